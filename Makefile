@@ -1,0 +1,130 @@
+# evmm: one non-recursive Makefile. `make help` lists the targets.
+
+CC	?= gcc
+O	:= build
+PKGS	:= libseccomp libmicrohttpd jansson
+CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	   -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS	:= -lpthread $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+ASAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer
+
+LIB_SRCS := $(wildcard vmm/*.c acpi/*.c devices/*.c api/*.c)
+LIB_SRCS := $(filter-out vmm/main.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+ASAN_OBJS := $(LIB_SRCS:%.c=$(O)/asan/%.o)
+TIERS	:= unit kvm e2e
+PAYLOADS := $(patsubst firmware/payloads/%.S,$(O)/firmware/%.bin,$(wildcard firmware/payloads/*.S))
+
+.PHONY: all deps guest firmware tests check check-unit check-asan check-kvm \
+	check-e2e demo bench clean help
+all: $(O)/evmm
+
+help:
+	@echo "make            build $(O)/evmm"
+	@echo "make deps       install the Debian packages the build, tests and demo need"
+	@echo "make demo       boot a Debian guest on evmm (installs what is missing)"
+	@echo "make check      all tests: unit (also under ASan/UBSan), kvm, e2e"
+	@echo "make bench      evmm against QEMU, side by side"
+
+deps:
+	tools/deps
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(ASAN) -MMD -MP -c -o $@ $<
+
+$(O)/libevmm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/libevmm-asan.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/evmm: $(O)/obj/vmm/main.o $(O)/libevmm.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# --- guest side -------------------------------------------------------------
+
+# The test initramfs' init: static, so the guest needs no libc.
+$(O)/firmware/init: firmware/init/init.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+# Tiny KVM-tier payloads: flat binaries, loaded at the address they name.
+$(O)/firmware/%.bin: firmware/payloads/%.S firmware/payloads/payload.h
+	@mkdir -p $(@D)
+	$(CC) -c -nostdlib -Ifirmware/payloads -o $(O)/firmware/$*.o $<
+	objcopy -O binary -j .text $(O)/firmware/$*.o $@
+
+firmware: $(O)/firmware/init $(PAYLOADS)
+
+$(O)/guest/vmlinuz:
+	tools/guest-kernel $(O)/guest
+
+$(O)/guest/initramfs.cpio.gz: $(O)/firmware/init tools/mkinitramfs
+	tools/mkinitramfs $(O)/firmware/init $@
+
+guest: $(O)/guest/vmlinuz $(O)/guest/initramfs.cpio.gz
+
+# --- tests --------------------------------------------------------------------
+
+# Each tier is one Check runner; suites are found by their "Suite *x_suite(void)".
+$(O)/tests/%-suites.h: $(wildcard tests/*/*.c)
+	@mkdir -p $(@D)
+	@grep -ho '^Suite \*[a-z0-9_]*_suite(void)' tests/$*/*.c 2>/dev/null | \
+		sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+
+$(O)/tests/unit-tests: $(wildcard tests/unit/*.c tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm.a
+	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit"' \
+		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
+
+$(O)/tests/unit-tests-asan: $(wildcard tests/unit/*.c tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm-asan.a
+	$(CC) $(CFLAGS) $(ASAN) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit-asan"' \
+		-o $@ $(filter %.c,$^) $(O)/libevmm-asan.a $(CHECK_LIBS) $(LDLIBS)
+
+$(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/*.c tests/*.h) $(O)/tests/kvm-suites.h $(O)/libevmm.a
+	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/kvm-suites.h"' -DTIER='"kvm"' \
+		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
+
+$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/*.c tests/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
+	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/e2e-suites.h"' -DTIER='"e2e"' \
+		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
+
+tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan
+
+check-unit: $(O)/tests/unit-tests
+	$(O)/tests/unit-tests
+
+check-asan: $(O)/tests/unit-tests-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(O)/tests/unit-tests-asan
+
+# The KVM and e2e tiers run on /dev/kvm, or inside the nested host without it.
+check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS)
+	tools/run-tier kvm
+
+check-e2e: $(O)/evmm $(O)/tests/e2e-tests guest
+	tools/run-tier e2e
+
+check: check-unit check-asan check-kvm check-e2e
+	@echo "make check: all tiers passed"
+
+demo: deps
+	$(MAKE) $(O)/evmm guest
+	tools/demo
+
+bench: $(O)/evmm guest
+	tools/bench
+
+clean:
+	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/evmm $(O)/*.a
+
+-include $(shell find $(O)/obj $(O)/asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,32 @@
+/*
+ * One Check runner per tier. The Makefile passes SUITES, a generated header
+ * with one SUITE(name) line per "Suite *name(void)" found in the tier's files.
+ * EVMM_TEST=name runs only that suite. Exit status: 0 when all passed.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUITE(fn) Suite *fn(void);
+#include SUITES
+#undef SUITE
+
+int main(void)
+{
+	const char *only = getenv("EVMM_TEST");
+	SRunner *sr = srunner_create(NULL);
+	int run, failed;
+
+#define SUITE(fn) \
+	if (!only || !strncmp(only, #fn, strlen(only))) \
+		srunner_add_suite(sr, fn());
+#include SUITES
+#undef SUITE
+	srunner_run_all(sr, CK_NORMAL);
+	run = srunner_ntests_run(sr);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	printf("%s: %d passed, %d failed\n", TIER, run - failed, failed);
+	return failed || !run ? EXIT_FAILURE : EXIT_SUCCESS;
+}

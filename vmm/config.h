@@ -1,0 +1,54 @@
+/*
+ * Command-line configuration: parsing and validation, no side effects
+ * beyond reading files' metadata. The unit tests drive it directly.
+ */
+#ifndef EVMM_CONFIG_H
+#define EVMM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MIN_MEMORY	(64ULL << 20)
+#define CONFIG_HOTPLUG_ALIGN	(128ULL << 20)
+/* MADT type-0 entries carry an 8-bit APIC ID, 0xFF is broadcast. */
+#define CONFIG_MAX_VCPUS	254
+
+enum serial_mode { SERIAL_TTY, SERIAL_OFF, SERIAL_FILE };
+enum seccomp_mode { SECCOMP_ON, SECCOMP_OFF, SECCOMP_LOG };
+
+struct config {
+	const char *kernel;
+	const char *initramfs;		/* NULL: none */
+	const char *cmdline;		/* never NULL after parsing */
+	unsigned int boot_vcpus;
+	unsigned int max_vcpus;
+	uint64_t mem_size;
+	uint64_t hotplug_size;
+	enum serial_mode serial;
+	const char *serial_path;	/* SERIAL_FILE */
+	const char *api_socket;		/* NULL: no API */
+	enum seccomp_mode seccomp;
+	int log_level;			/* enum log_level */
+};
+
+enum config_result {
+	CONFIG_RUN = 0,		/* start a VM */
+	CONFIG_EXIT = 1,	/* --help or --version was printed */
+};
+
+/*
+ * Parses argv into cfg. Returns CONFIG_RUN or CONFIG_EXIT, or a negative
+ * errno with a one-line message naming the option and its accepted form
+ * in err.
+ */
+int config_parse(struct config *cfg, int argc, char **argv,
+		 char *err, size_t errlen);
+
+/* Checks limits only known at run time (KVM_CAP_MAX_VCPUS). */
+int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,
+		      char *err, size_t errlen);
+
+/* Parses "512M", "1G", "4096" (bytes); K/M/G binary suffixes. */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif
