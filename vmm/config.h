@@ -12,6 +12,12 @@
 #define CONFIG_HOTPLUG_ALIGN	(128ULL << 20)
 /* MADT type-0 entries carry an 8-bit APIC ID, 0xFF is broadcast. */
 #define CONFIG_MAX_VCPUS	254
+/* Boot RAM, the MMIO hole and the hotplug region all end below this. */
+#define CONFIG_MAX_GPA		(1ULL << 40)
+
+#ifndef EVMM_VERSION
+#define EVMM_VERSION		"0.1.0"
+#endif
 
 enum serial_mode { SERIAL_TTY, SERIAL_OFF, SERIAL_FILE };
 enum seccomp_mode { SECCOMP_ON, SECCOMP_OFF, SECCOMP_LOG };
@@ -48,7 +54,10 @@ int config_parse(struct config *cfg, int argc, char **argv,
 int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,
 		      char *err, size_t errlen);
 
-/* Parses "512M", "1G", "4096" (bytes); K/M/G binary suffixes. */
+/*
+ * Parses "512M", "1G", "4096" (bytes); K/M/G binary suffixes, either case.
+ * Returns 0, -EINVAL (not a size) or -ERANGE (above 2^64 - 1).
+ */
 int config_parse_size(const char *s, uint64_t *out);
 
 #endif
