@@ -14,6 +14,9 @@
  *
  * Names are NameStrings as in ASL: "FOO", "_SB.CPUS", "\\_SB.GED", "^PRES".
  * Segments shorter than four characters are padded with '_'.
+ *
+ * A malformed argument (bad name, EISA ID, Arg7, IRQ 16, a node appended
+ * twice) is a bug in evmm, not in the guest: it aborts with a message.
  */
 #ifndef EVMM_AML_H
 #define EVMM_AML_H
@@ -38,6 +41,7 @@ void aml_encode(const struct aml *node, uint8_t *out);
 
 /* Data objects (§20.2.3) */
 struct aml *aml_int(struct aml_ctx *ctx, uint64_t value);	/* Zero/One/Ones/Byte/Word/DWord/QWord */
+struct aml *aml_dword(struct aml_ctx *ctx, uint32_t value);	/* always DWordPrefix */
 struct aml *aml_string(struct aml_ctx *ctx, const char *s);
 struct aml *aml_eisaid(struct aml_ctx *ctx, const char *id);	/* "PNP0501" → DWord */
 struct aml *aml_buffer(struct aml_ctx *ctx, const uint8_t *data, size_t len);
@@ -69,6 +73,8 @@ struct aml *aml_field(struct aml_ctx *ctx, const char *region,
 		      enum aml_access access, enum aml_update update);
 struct aml *aml_named_field(struct aml_ctx *ctx, const char *name, unsigned bits);
 struct aml *aml_reserved_field(struct aml_ctx *ctx, unsigned bits);
+/* Offset(n): a reserved gap up to byte n, sized when appended to the field. */
+struct aml *aml_field_offset(struct aml_ctx *ctx, unsigned byte_offset);
 
 /* Statements and expressions (§20.2.5.3, §20.2.5.4). A NULL target means none. */
 struct aml *aml_return(struct aml_ctx *ctx, struct aml *value);
@@ -82,12 +88,15 @@ struct aml *aml_subtract(struct aml_ctx *ctx, struct aml *a, struct aml *b, stru
 struct aml *aml_and(struct aml_ctx *ctx, struct aml *a, struct aml *b, struct aml *target);
 struct aml *aml_or(struct aml_ctx *ctx, struct aml *a, struct aml *b, struct aml *target);
 struct aml *aml_shiftleft(struct aml_ctx *ctx, struct aml *a, struct aml *count);
+struct aml *aml_shiftright(struct aml_ctx *ctx, struct aml *a, struct aml *count);
 struct aml *aml_increment(struct aml_ctx *ctx, struct aml *target);
+struct aml *aml_decrement(struct aml_ctx *ctx, struct aml *target);
 struct aml *aml_lequal(struct aml_ctx *ctx, struct aml *a, struct aml *b);
 struct aml *aml_lless(struct aml_ctx *ctx, struct aml *a, struct aml *b);
 struct aml *aml_lgreater(struct aml_ctx *ctx, struct aml *a, struct aml *b);
 struct aml *aml_lnot(struct aml_ctx *ctx, struct aml *a);
 struct aml *aml_land(struct aml_ctx *ctx, struct aml *a, struct aml *b);
+struct aml *aml_lor(struct aml_ctx *ctx, struct aml *a, struct aml *b);
 struct aml *aml_notify(struct aml_ctx *ctx, struct aml *object, struct aml *value);
 struct aml *aml_acquire(struct aml_ctx *ctx, struct aml *mutex, uint16_t timeout);
 struct aml *aml_release(struct aml_ctx *ctx, struct aml *mutex);
