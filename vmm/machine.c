@@ -1,0 +1,203 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi/aml.h"
+#include "acpi/tables.h"
+#include "devices/serial.h"
+#include "vmm/boot.h"
+#include "vmm/config.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+#include "vmm/vcpu.h"
+
+static void machine_serial_irq(void *opaque, int level)
+{
+	struct machine *m = opaque;
+
+	vm_irq_line(&m->vm, GSI_COM1, level);
+}
+
+static void machine_pm_event(void *opaque, enum pm_event event)
+{
+	struct machine *m = opaque;
+
+	vm_request(&m->vm, event == PM_POWEROFF ? VM_REQ_POWEROFF :
+						  VM_REQ_REBOOT);
+}
+
+static int machine_add_devices(struct machine *m, int serial_fd)
+{
+	int ret;
+
+	m->serial = serial_new(serial_fd, machine_serial_irq, m);
+	if (!m->serial)
+		return -ENOMEM;
+	ret = bus_register(&m->vm.pio, PORT_COM1, 8, serial_io, m->serial);
+	if (ret)
+		return ret;
+	pm_init(&m->pm, machine_pm_event, m);
+	return bus_register(&m->vm.pio, PORT_PM_BASE, 3, pm_io, &m->pm);
+}
+
+int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
+		 char *err, size_t errlen)
+{
+	unsigned int i;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->kernel.kernel_fd = m->kernel.initrd_fd = -1;
+	ret = loader_open(&m->kernel, cfg->kernel, cfg->initramfs, err, errlen);
+	if (ret)
+		return ret;
+	ret = vm_init(&m->vm, cfg->max_vcpus);
+	if (ret) {
+		snprintf(err, errlen, "cannot use KVM (/dev/kvm): %s",
+			 strerror(-ret));
+		return ret;
+	}
+	m->vm.seccomp = cfg->seccomp;
+	ret = config_check_host(cfg, m->vm.host_max_vcpus, err, errlen);
+	if (ret)
+		return ret;
+	ret = vm_alloc_ram(&m->vm, cfg->mem_size);
+	if (ret) {
+		snprintf(err, errlen, "--memory: cannot map %llu MiB: %s",
+			 (unsigned long long)cfg->mem_size >> 20, strerror(-ret));
+		return ret;
+	}
+	m->cpu_present = calloc(cfg->max_vcpus, sizeof(bool));
+	if (!m->cpu_present)
+		return -ENOMEM;
+	for (i = 0; i < cfg->boot_vcpus; i++)
+		m->cpu_present[i] = true;
+	ret = machine_add_devices(m, serial_fd);
+	if (ret)
+		snprintf(err, errlen, "devices: %s", strerror(-ret));
+	return ret;
+}
+
+static size_t machine_dsdt(struct aml_ctx *ctx, uint8_t **out)
+{
+	struct aml *body = aml_list(ctx);
+	struct aml *sb = aml_scope(ctx, "\\_SB");
+	size_t len;
+
+	aml_append(sb, serial_aml(ctx, "COM1", PORT_COM1, GSI_COM1));
+	aml_append(body, sb);
+	len = aml_size(body);
+	*out = malloc(len);
+	if (*out)
+		aml_encode(body, *out);
+	return len;
+}
+
+static int machine_acpi(struct machine *m, uint64_t *rsdp)
+{
+	unsigned int n = m->cfg->max_vcpus, i;
+	uint32_t apic_ids[CONFIG_MAX_VCPUS];
+	struct aml_ctx *ctx = aml_ctx_new();
+	struct acpi_platform p = {
+		.ncpus = n, .apic_ids = apic_ids, .cpu_enabled = m->cpu_present,
+		.ioapic_addr = LAYOUT_IOAPIC, .ioapic_id = 0,
+		.pm_port = PORT_PM_BASE, .reset_value = PM_RESET_VALUE,
+	};
+	uint8_t *dsdt = NULL;
+	ssize_t len;
+
+	for (i = 0; i < n; i++)
+		apic_ids[i] = vcpu_apic_id(i);
+	p.dsdt_len = machine_dsdt(ctx, &dsdt);
+	p.dsdt_aml = dsdt;
+	len = dsdt ? acpi_build_tables(&p, vm_gpa_ptr(&m->vm, LAYOUT_ACPI,
+				       LAYOUT_ACPI_SIZE), LAYOUT_ACPI_SIZE,
+				       LAYOUT_ACPI) : -ENOMEM;
+	free(dsdt);
+	aml_ctx_free(ctx);
+	*rsdp = LAYOUT_ACPI;
+	return len < 0 ? (int)len : 0;
+}
+
+static int machine_start_vcpus(struct machine *m)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->cfg->max_vcpus; i++) {
+		if (!m->cpu_present[i])
+			continue;
+		ret = vcpu_create(&m->vm, i);
+		if (ret)
+			return ret;
+	}
+	ret = boot_setup_bsp(&m->vm.vcpus[0]);
+	for (i = 0; !ret && i < m->cfg->max_vcpus; i++)
+		if (m->cpu_present[i])
+			ret = vcpu_start(&m->vm.vcpus[i]);
+	return ret;
+}
+
+int machine_start(struct machine *m, char *err, size_t errlen)
+{
+	uint64_t rsdp;
+	int ret;
+
+	ret = vm_create(&m->vm);
+	if (ret) {
+		snprintf(err, errlen, "creating the KVM VM: %s", strerror(-ret));
+		return ret;
+	}
+	ret = machine_acpi(m, &rsdp);
+	if (ret) {
+		snprintf(err, errlen, "building ACPI tables: %s", strerror(-ret));
+		goto err;
+	}
+	ret = boot_setup_memory(&m->vm, &m->kernel, m->cfg->cmdline, rsdp,
+				err, errlen);
+	if (ret)
+		goto err;
+	ret = machine_start_vcpus(m);
+	if (ret) {
+		snprintf(err, errlen, "starting vCPUs: %s", strerror(-ret));
+		goto err;
+	}
+	m->running = true;
+	return 0;
+err:
+	machine_stop(m);
+	return ret;
+}
+
+void machine_stop(struct machine *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->vm.max_vcpus; i++)
+		vcpu_stop(&m->vm.vcpus[i]);
+	for (i = 0; i < m->vm.max_vcpus; i++)
+		vcpu_close(&m->vm.vcpus[i]);
+	vm_destroy(&m->vm);
+	m->running = false;
+}
+
+int machine_reboot(struct machine *m, char *err, size_t errlen)
+{
+	machine_stop(m);
+	serial_reset(m->serial);
+	return machine_start(m, err, errlen);
+}
+
+void machine_free(struct machine *m)
+{
+	machine_stop(m);
+	serial_free(m->serial);
+	m->serial = NULL;
+	loader_close(&m->kernel);
+	vm_free(&m->vm);
+	free(m->cpu_present);
+	m->cpu_present = NULL;
+}

@@ -1,0 +1,40 @@
+/*
+ * The machine: the VM, its devices and the boot payload, put together in
+ * one explicit order, and its life cycle (start, stop, reboot). Owned by
+ * the VMM thread.
+ */
+#ifndef EVMM_MACHINE_H
+#define EVMM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devices/pm.h"
+#include "vmm/loader.h"
+#include "vmm/vm.h"
+
+struct config;
+struct serial;
+
+struct machine {
+	const struct config *cfg;
+	struct vm vm;
+	struct kernel_image kernel;
+	struct serial *serial;
+	struct pm pm;
+	bool *cpu_present;	/* max_vcpus: present at the next boot */
+	bool running;
+};
+
+/* Everything that can fail on the user's input: no guest runs yet. */
+int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
+		 char *err, size_t errlen);
+/* Creates the KVM VM, writes tables and boot state, starts the vCPUs. */
+int machine_start(struct machine *m, char *err, size_t errlen);
+/* Stops the vCPUs and closes the KVM VM; RAM and devices stay. */
+void machine_stop(struct machine *m);
+/* stop + reset devices + start: a guest reboot keeps what was plugged. */
+int machine_reboot(struct machine *m, char *err, size_t errlen);
+void machine_free(struct machine *m);
+
+#endif

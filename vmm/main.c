@@ -1,0 +1,253 @@
+/*
+ * evmm's VMM thread: parse the command line, build the machine, then run
+ * the event loop that alone changes VM state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "devices/serial.h"
+#include "vmm/config.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+#include "vmm/seccomp.h"
+#include "vmm/term.h"
+#include "vmm/util.h"
+#include "vmm/vcpu.h"
+
+#define ESCAPE_KEY	0x01	/* Ctrl-A, then 'x' quits, as in QEMU */
+
+struct vmm {
+	struct machine m;
+	int epfd;
+	int sigfd;
+	int rx_notify_fd;
+	int in_fd;		/* -1: no console input */
+	bool in_paused;		/* the guest's receive buffer is full */
+	bool in_tty;
+	bool escape;
+	int exit_code;
+	bool quit;
+};
+
+enum { EV_SIGNAL, EV_VM, EV_INPUT, EV_RX_NOTIFY };
+
+static int vmm_watch(struct vmm *v, int fd, uint64_t tag, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(v->epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev);
+}
+
+/* Returns how many bytes of buf go to the guest after the escape filter. */
+static size_t vmm_escape(struct vmm *v, uint8_t *buf, size_t n)
+{
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v->escape) {
+			v->escape = false;
+			if (buf[i] == 'x') {
+				v->quit = true;
+				return out;
+			}
+			if (buf[i] != ESCAPE_KEY)
+				buf[out++] = ESCAPE_KEY;
+		} else if (buf[i] == ESCAPE_KEY) {
+			v->escape = true;
+			continue;
+		}
+		buf[out++] = buf[i];
+	}
+	return out;
+}
+
+static void vmm_input(struct vmm *v)
+{
+	uint8_t buf[SERIAL_RX_SIZE];
+	size_t space = serial_rx_space(v->m.serial);
+	ssize_t n;
+
+	if (!space) {
+		/* Resumed by the serial device's notify when the guest reads. */
+		vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_DEL);
+		v->in_paused = true;
+		return;
+	}
+	n = read(v->in_fd, buf, MIN(space, sizeof(buf)));
+	if (n <= 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_DEL);
+		v->in_fd = -1;	/* EOF: the guest keeps running */
+		return;
+	}
+	if (v->in_tty)
+		n = vmm_escape(v, buf, n);
+	serial_input(v->m.serial, buf, n);
+}
+
+static void vmm_rx_notify(struct vmm *v)
+{
+	uint64_t val;
+
+	if (read(v->rx_notify_fd, &val, sizeof(val)) < 0)
+		return;
+	if (v->in_paused && v->in_fd >= 0) {
+		v->in_paused = false;
+		vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_ADD);
+	}
+}
+
+static void vmm_signal(struct vmm *v)
+{
+	struct signalfd_siginfo si;
+
+	if (read(v->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("%s: stopping the guest", strsignal(si.ssi_signo));
+	v->exit_code = 0;
+	v->quit = true;
+}
+
+static void vmm_vm_event(struct vmm *v)
+{
+	char err[256];
+
+	switch (vm_take_request(&v->m.vm)) {
+	case VM_REQ_NONE:
+		break;
+	case VM_REQ_POWEROFF:
+		log_info("guest powered off");
+		v->exit_code = 0;
+		v->quit = true;
+		break;
+	case VM_REQ_REBOOT:
+		log_info("guest reboot");
+		if (machine_reboot(&v->m, err, sizeof(err))) {
+			log_err("reboot failed: %s", err);
+			v->exit_code = 1;
+			v->quit = true;
+		}
+		break;
+	case VM_REQ_ERROR:
+		log_err("the guest was stopped after a fatal vCPU error");
+		v->exit_code = 1;
+		v->quit = true;
+		break;
+	}
+}
+
+static void vmm_loop(struct vmm *v)
+{
+	struct epoll_event ev[8];
+	int i, n;
+
+	while (!v->quit) {
+		n = epoll_wait(v->epfd, ev, 8, -1);
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll_wait: %s", strerror(errno));
+			v->exit_code = 1;
+			return;
+		}
+		for (i = 0; i < n && !v->quit; i++) {
+			switch (ev[i].data.u64) {
+			case EV_SIGNAL: vmm_signal(v); break;
+			case EV_VM: vmm_vm_event(v); break;
+			case EV_INPUT: vmm_input(v); break;
+			case EV_RX_NOTIFY: vmm_rx_notify(v); break;
+			}
+		}
+	}
+}
+
+static int vmm_serial_fd(const struct config *cfg)
+{
+	int fd;
+
+	switch (cfg->serial) {
+	case SERIAL_TTY:
+		return STDOUT_FILENO;
+	case SERIAL_FILE:
+		fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_APPEND |
+			  O_CLOEXEC, 0644);
+		if (fd < 0)
+			die("--serial: %s: %s; accepted form: tty|off|file=PATH",
+			    cfg->serial_path, strerror(errno));
+		return fd;
+	default:
+		return -1;
+	}
+}
+
+/* Signals go to the signalfd; every thread inherits the mask. */
+static int vmm_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void vmm_setup(struct vmm *v, const struct config *cfg)
+{
+	char err[512];
+
+	v->sigfd = vmm_signals();
+	v->epfd = epoll_create1(EPOLL_CLOEXEC);
+	v->rx_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->sigfd < 0 || v->epfd < 0 || v->rx_notify_fd < 0 ||
+	    vcpu_signals_init() || seccomp_init_reporting())
+		die("setting up the event loop: %s", strerror(errno));
+	if (machine_init(&v->m, cfg, vmm_serial_fd(cfg), err, sizeof(err)))
+		die("%s", err);
+	serial_set_rx_notify(v->m.serial, v->rx_notify_fd);
+	v->in_fd = cfg->serial == SERIAL_TTY ? STDIN_FILENO : -1;
+	if (vmm_watch(v, v->sigfd, EV_SIGNAL, EPOLL_CTL_ADD) ||
+	    vmm_watch(v, v->m.vm.event_fd, EV_VM, EPOLL_CTL_ADD) ||
+	    vmm_watch(v, v->rx_notify_fd, EV_RX_NOTIFY, EPOLL_CTL_ADD))
+		die("epoll: %s", strerror(errno));
+	if (v->in_fd >= 0 && vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_ADD))
+		v->in_fd = -1;	/* e.g. /dev/null: not pollable, no input */
+	if (seccomp_apply(SECCOMP_VMM, cfg->seccomp))
+		die("--seccomp: cannot install the filter; accepted form: "
+		    "true|false|log");
+	if (machine_start(&v->m, err, sizeof(err)))
+		die("%s", err);
+	if (v->in_fd >= 0)
+		v->in_tty = term_raw(v->in_fd);
+}
+
+int main(int argc, char **argv)
+{
+	static struct vmm v = { .in_fd = -1 };
+	struct config cfg;
+	char err[512];
+	int ret;
+
+	ret = config_parse(&cfg, argc, argv, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "evmm: %s\n", err);
+		return 1;
+	}
+	if (ret == CONFIG_EXIT)
+		return 0;
+	log_threshold = cfg.log_level;
+	vmm_setup(&v, &cfg);
+	vmm_loop(&v);
+	machine_free(&v.m);
+	term_restore();
+	return v.exit_code;
+}

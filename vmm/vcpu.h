@@ -1,0 +1,44 @@
+/*
+ * vCPUs: one KVM vCPU and one thread each. The array is sized for max_vcpus
+ * at start; a vCPU's thread is created before the guest learns of it, so
+ * the guest's INIT/SIPI finds it waiting in KVM_RUN.
+ */
+#ifndef EVMM_VCPU_H
+#define EVMM_VCPU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct kvm_run;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	uint32_t apic_id;
+	int fd;			/* -1: not created */
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_live;
+	atomic_bool stop;
+};
+
+/* APIC ID of vCPU index: one package, one thread per core, dense IDs. */
+uint32_t vcpu_apic_id(unsigned int index);
+/* KVM_CREATE_VCPU with CPUID, MSRs and LAPIC set up; no registers. */
+int vcpu_create(struct vm *vm, unsigned int index);
+/* Starts the vCPU's thread (which applies its seccomp filter). */
+int vcpu_start(struct vcpu *v);
+/* Kicks the thread out of KVM_RUN and joins it. */
+void vcpu_stop(struct vcpu *v);
+/* Closes the KVM vCPU (only with its VM: KVM cannot destroy one alone). */
+void vcpu_close(struct vcpu *v);
+/* Installs the kick signal handler; once, before any vCPU starts. */
+int vcpu_signals_init(void);
+
+/* cpuid.c: per-vCPU CPUID from what KVM supports (APIC ID, topology). */
+int cpuid_setup(struct vcpu *v);
+
+#endif

@@ -1,0 +1,255 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+static const struct {
+	int cap;
+	const char *name;
+} vm_required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "IRQCHIP" },
+	{ KVM_CAP_PIT2, "PIT2" },
+	{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
+	{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
+	{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+	{ KVM_CAP_MP_STATE, "MP_STATE" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
+};
+
+static int vm_check_caps(struct vm *vm)
+{
+	unsigned int i;
+	int n;
+
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		log_err("/dev/kvm: unsupported KVM API version");
+		return -ENOTSUP;
+	}
+	for (i = 0; i < ARRAY_SIZE(vm_required_caps); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			  vm_required_caps[i].cap) <= 0) {
+			log_err("KVM lacks KVM_CAP_%s", vm_required_caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n <= 0)
+		n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	vm->host_max_vcpus = n > 0 ? n : 1;
+	return 0;
+}
+
+static int vm_get_cpuid(struct vm *vm)
+{
+	unsigned int nent = 64;
+
+	/* The kernel says E2BIG until the buffer holds every leaf. */
+	for (;;) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+					      nent * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c)) {
+			vm->cpuid = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG || nent >= 4096)
+			return -errno;
+		nent *= 2;
+	}
+}
+
+int vm_init(struct vm *vm, unsigned int max_vcpus)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
+	vm->event_fd = -1;
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		ret = -errno;
+		log_err("/dev/kvm: %s", strerror(errno));
+		return ret;
+	}
+	ret = vm_check_caps(vm);
+	if (ret)
+		goto err;
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0) {
+		ret = -EINVAL;
+		goto err;
+	}
+	ret = vm_get_cpuid(vm);
+	if (ret)
+		goto err;
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->event_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	vm->vcpus = calloc(max_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (unsigned int i = 0; i < max_vcpus; i++) {
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].fd = -1;
+	}
+	vm->max_vcpus = max_vcpus;
+	return 0;
+err:
+	vm_free(vm);
+	return ret;
+}
+
+int vm_alloc_ram(struct vm *vm, uint64_t size)
+{
+	uint64_t low = MIN(size, LAYOUT_MMIO_HOLE);
+
+	/* Untouched guest RAM costs the host nothing: no pre-faulting. */
+	vm->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		return -errno;
+	}
+	madvise(vm->ram, size, MADV_HUGEPAGE);
+	vm->ram_size = size;
+	vm->regions[0] = (struct vm_ram){ 0, low, vm->ram };
+	vm->nregions = 1;
+	if (size > low) {
+		vm->regions[1] = (struct vm_ram){ LAYOUT_HIGH_RAM, size - low,
+						  vm->ram + low };
+		vm->nregions = 2;
+	}
+	return 0;
+}
+
+static int vm_set_slots(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nregions; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = vm->regions[i].gpa,
+			.memory_size = vm->regions[i].size,
+			.userspace_addr = (uintptr_t)vm->regions[i].host,
+		};
+
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
+			return -errno;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t idmap = LAYOUT_IDENTITY_MAP;
+	int ret;
+
+	vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		return -errno;
+	/* Order matters: TSS and identity map, then irqchip, before vCPUs. */
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, LAYOUT_TSS) ||
+	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) ||
+	    ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) ||
+	    ioctl(vm->fd, KVM_CREATE_PIT2, &pit)) {
+		ret = -errno;
+		goto err;
+	}
+	ret = vm_set_slots(vm);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	vm_destroy(vm);
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = -1;
+}
+
+void vm_free(struct vm *vm)
+{
+	vm_destroy(vm);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	vm->ram = NULL;
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	vm->event_fd = -1;
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->kvm_fd = -1;
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+}
+
+void *vm_gpa_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nregions; i++) {
+		const struct vm_ram *r = &vm->regions[i];
+
+		/* Written so that no sum can overflow. */
+		if (gpa >= r->gpa && gpa - r->gpa <= r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int vm_irq_line(struct vm *vm, uint32_t gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	if (vm->fd < 0)
+		return -ENODEV;
+	return ioctl(vm->fd, KVM_IRQ_LINE, &irq) ? -errno : 0;
+}
+
+void vm_request(struct vm *vm, enum vm_request req)
+{
+	int cur = atomic_load(&vm->request);
+	uint64_t one = 1;
+
+	while (cur < (int)req &&
+	       !atomic_compare_exchange_weak(&vm->request, &cur, req))
+		;
+	if (write(vm->event_fd, &one, sizeof(one)) < 0)
+		log_err("cannot wake the VMM thread: %s", strerror(errno));
+}
+
+enum vm_request vm_take_request(struct vm *vm)
+{
+	uint64_t v;
+
+	if (read(vm->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err("event read: %s", strerror(errno));
+	return atomic_exchange(&vm->request, VM_REQ_NONE);
+}
