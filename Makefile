@@ -121,10 +121,14 @@ demo: deps
 	$(MAKE) $(O)/evmm guest
 	tools/demo
 
-bench: $(O)/evmm guest
+$(O)/tools/bootbench: tools/bootbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: $(O)/evmm $(O)/tools/bootbench guest
 	tools/bench
 
 clean:
-	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/evmm $(O)/*.a
+	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/*.a
 
 -include $(shell find $(O)/obj $(O)/asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,98 @@
+/*
+ * bootbench: runs a VMM command, times launch → the first output line that
+ * contains PATTERN on the host's monotonic clock (the guest's clock jumps
+ * under nested virtualization), reads the VMM's RSS at that moment, then
+ * stops it. Prints "ms=<n> rss_kb=<n>". Used by tools/bench.
+ *
+ *	bootbench TIMEOUT_S PATTERN -- COMMAND [ARGS...]
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+int main(int argc, char **argv)
+{
+	char buf[65536];
+	size_t used = 0;
+	double t0, deadline;
+	int out[2];
+	pid_t pid;
+
+	if (argc < 5 || strcmp(argv[3], "--")) {
+		fprintf(stderr, "usage: bootbench TIMEOUT_S PATTERN -- CMD...\n");
+		return 2;
+	}
+	if (pipe(out))
+		return 1;
+	t0 = now_ms();
+	deadline = t0 + atof(argv[1]) * 1e3;
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		close(out[0]);
+		execvp(argv[4], argv + 4);
+		_exit(127);
+	}
+	close(out[1]);
+	for (;;) {
+		struct pollfd p = { .fd = out[0], .events = POLLIN };
+		double left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = read(out[0], buf + used, sizeof(buf) - 1 - used);
+		if (n <= 0)
+			break;
+		used += n;
+		buf[used] = 0;
+		if (strstr(buf, argv[2])) {
+			double ms = now_ms() - t0;
+
+			printf("ms=%.0f rss_kb=%ld\n", ms, rss_kb(pid));
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return 0;
+		}
+		if (used > sizeof(buf) / 2) {	/* keep the tail only */
+			memmove(buf, buf + used - 1024, 1024);
+			used = 1024;
+		}
+	}
+	fprintf(stderr, "bootbench: no '%s' before the deadline; last output:\n%s\n",
+		argv[2], buf);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return 1;
+}
