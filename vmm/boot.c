@@ -83,6 +83,27 @@ static void boot_gdt(struct vm *vm)
 	gdt[SEL_TSS / 8] = gdt_entry(0x008B, 0, 0x67);		/* busy TSS */
 }
 
+/*
+ * The x86 reset vector (physical 0xFFFF0). With no firmware of ours there,
+ * a guest that "resets" by jumping to it (Linux 6.1 on HW-reduced ACPI
+ * without EFI falls back to exactly that) would run zeros forever. The stub
+ * writes the ACPI reset register instead, so evmm reboots the VM.
+ */
+static void boot_reset_stub(struct vm *vm)
+{
+	const uint8_t stub[] = {
+		0xBA, (PORT_PM_BASE + PM_RESET) & 0xFF, (PORT_PM_BASE + PM_RESET) >> 8,
+					/* mov dx, reset register */
+		0xB0, PM_RESET_VALUE,	/* mov al, reset value */
+		0xEE,			/* out dx, al */
+		0xF4,			/* hlt */
+		0xEB, 0xFD,		/* jmp back to hlt */
+	};
+
+	memcpy(vm_gpa_ptr(vm, LAYOUT_RESET_VECTOR, sizeof(stub)), stub,
+	       sizeof(stub));
+}
+
 int boot_setup_memory(struct vm *vm, const struct kernel_image *k,
 		      const char *cmdline, uint64_t rsdp, char *err,
 		      size_t errlen)
@@ -107,6 +128,7 @@ int boot_setup_memory(struct vm *vm, const struct kernel_image *k,
 	boot_e820(vm, zp);
 	boot_page_tables(vm);
 	boot_gdt(vm);
+	boot_reset_stub(vm);
 	return 0;
 }
 

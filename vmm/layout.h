@@ -8,6 +8,7 @@
  *   0x0002_0000  kernel command line
  *   0x0009_FC00  EBDA (e820 reserved up to 1 MiB)
  *   0x000E_0000  RSDP, then the other ACPI tables (e820 reserved)
+ *   0x000F_FFF0  reset vector: a stub that writes the ACPI reset register
  *   0x0010_0000  kernel (protected-mode part of the bzImage), then RAM
  *   0xC000_0000  32-bit MMIO hole: evmm devices, IOAPIC, LAPIC, TSS
  *   4 GiB        RAM that did not fit below the hole
@@ -30,6 +31,7 @@
 #define LAYOUT_EBDA		0x9FC00ULL
 #define LAYOUT_ACPI		0xE0000ULL
 #define LAYOUT_ACPI_SIZE	0x20000ULL
+#define LAYOUT_RESET_VECTOR	0xFFFF0ULL
 #define LAYOUT_KERNEL		0x100000ULL
 
 #define LAYOUT_MMIO_HOLE	0xC0000000ULL
