@@ -108,7 +108,8 @@ check-asan: $(O)/tests/unit-tests-asan
 		$(O)/tests/unit-tests-asan
 
 # The KVM and e2e tiers run on /dev/kvm, or inside the nested host without it.
-check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS)
+# The nested host boots the guest kernel as its L1, so it is needed here too.
+check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 	tools/run-tier kvm
 
 check-e2e: $(O)/evmm $(O)/tests/e2e-tests guest
