@@ -90,7 +90,7 @@ $(O)/tests/unit-tests-asan: $(wildcard tests/unit/*.c tests/*.c tests/*.h) $(O)/
 	$(CC) $(CFLAGS) $(ASAN) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit-asan"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm-asan.a $(CHECK_LIBS) $(LDLIBS)
 
-$(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/*.c tests/*.h) $(O)/tests/kvm-suites.h $(O)/libevmm.a
+$(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/kvm/*.h firmware/payloads/*.h tests/*.c tests/*.h) $(O)/tests/kvm-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/kvm-suites.h"' -DTIER='"kvm"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 

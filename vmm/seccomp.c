@@ -63,6 +63,7 @@ static const unsigned long seccomp_vmm_ioctls[] = {
 
 static const unsigned long seccomp_vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_MP_STATE,
+	KVM_GET_REGS, KVM_GET_SREGS,	/* the register dump of a fatal exit */
 };
 
 static int seccomp_add(scmp_filter_ctx ctx, const int *sys, size_t n)
