@@ -7,13 +7,7 @@
  */
 #include "payload.h"
 
-	.code16
-	.text
-	.globl payload_start
-payload_start:
-	cli
-	xor %ax, %ax
-	mov %ax, %ds
+	ENTRY16
 	REPORT_IMM 1
 	ENTER_PM32
 	test %ebx, %ebx

@@ -9,16 +9,7 @@
 
 #define PORT_LO		(PL_COM1 - 4)
 
-	.code16
-	.text
-	.globl payload_start
-payload_start:
-	cli
-	xor %ax, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov $PL_STACK, %sp
+	ENTRY16
 	cld
 	xor %bp, %bp
 

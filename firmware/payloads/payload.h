@@ -67,6 +67,20 @@
 #define SEL_DATA32	0x10
 
 /* Reports %eax; clobbers %dx. Any mode. */
+/* Real-mode entry every 16-bit payload shares: flat segments, a stack. */
+.macro ENTRY16
+	.code16
+	.text
+	.globl payload_start
+payload_start:
+	cli
+	xor %ax, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov $PL_STACK, %sp
+.endm
+
 .macro REPORT
 	mov $PL_PORT_REPORT, %dx
 	out %eax, %dx

@@ -5,16 +5,7 @@
  */
 #include "payload.h"
 
-	.code16
-	.text
-	.globl payload_start
-payload_start:
-	cli
-	xor %ax, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov $PL_STACK, %sp
+	ENTRY16
 
 	/* Writes of each size, immediate and %dx port forms. */
 	mov $0xA5, %al

@@ -10,13 +10,7 @@
  */
 #include "payload.h"
 
-	.code16
-	.text
-	.globl payload_start
-payload_start:
-	cli
-	xor %ax, %ax
-	mov %ax, %ds
+	ENTRY16
 
 	/* Sleep control: not S5, or S5 without SLP_EN, or not a byte. */
 	mov $PL_PM_SLEEP_CONTROL, %dx

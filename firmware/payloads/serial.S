@@ -8,15 +8,7 @@
  */
 #include "payload.h"
 
-	.code16
-	.text
-	.globl payload_start
-payload_start:
-	cli
-	xor %ax, %ax
-	mov %ax, %ds
-	mov %ax, %ss
-	mov $PL_STACK, %sp
+	ENTRY16
 
 	/* 8N1, no divisor latch, no loopback: the power-on state, made sure. */
 	mov $(PL_COM1 + 3), %dx

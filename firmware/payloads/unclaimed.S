@@ -8,13 +8,7 @@
  */
 #include "payload.h"
 
-	.code16
-	.text
-	.globl payload_start
-payload_start:
-	cli
-	xor %ax, %ax
-	mov %ax, %ds
+	ENTRY16
 
 	/* Writes first: a device that kept them would change the reads. */
 	mov $0x12, %al
