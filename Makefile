@@ -18,7 +18,7 @@ PAYLOADS := $(patsubst firmware/payloads/%.S,$(O)/firmware/%.bin,$(wildcard firm
 
 .PHONY: all deps guest firmware tests check check-unit check-asan check-kvm \
 	check-e2e demo bench clean help
-all: $(O)/evmm
+all: $(O)/evmm $(O)/evmmctl
 
 help:
 	@echo "make            build $(O)/evmm"
@@ -48,6 +48,12 @@ $(O)/libevmm-asan.a: $(ASAN_OBJS)
 
 $(O)/evmm: $(O)/obj/vmm/main.o $(O)/libevmm.a
 	$(CC) -o $@ $^ $(LDLIBS)
+
+# The API client: libcurl speaks HTTP over the Unix socket.
+$(O)/evmmctl: tools/evmmctl.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl jansson) -o $@ $< \
+		$(shell pkg-config --libs libcurl jansson)
 
 # --- guest side -------------------------------------------------------------
 
@@ -112,24 +118,28 @@ check-asan: $(O)/tests/unit-tests-asan
 check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 	tools/run-tier kvm
 
-check-e2e: $(O)/evmm $(O)/tests/e2e-tests guest
+check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest
 	tools/run-tier e2e
 
 check: check-unit check-asan check-kvm check-e2e
 	@echo "make check: all tiers passed"
 
 demo: deps
-	$(MAKE) $(O)/evmm guest
+	$(MAKE) $(O)/evmm $(O)/evmmctl guest
 	tools/demo
 
 $(O)/tools/bootbench: tools/bootbench.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-bench: $(O)/evmm $(O)/tools/bootbench guest
+$(O)/tools/hotbench: tools/hotbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench guest
 	tools/bench
 
 clean:
-	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/*.a
+	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmmctl $(O)/*.a
 
 -include $(shell find $(O)/obj $(O)/asan -name '*.d' 2>/dev/null)
