@@ -73,8 +73,9 @@ firmware: $(O)/firmware/init $(PAYLOADS)
 $(O)/guest/vmlinuz:
 	tools/guest-kernel $(O)/guest
 
-$(O)/guest/initramfs.cpio.gz: $(O)/firmware/init tools/mkinitramfs
-	tools/mkinitramfs $(O)/firmware/init $@
+# With the guest kernel's power button modules: tools/mkinitramfs says why.
+$(O)/guest/initramfs.cpio.gz: $(O)/firmware/init tools/mkinitramfs $(O)/guest/vmlinuz
+	GUEST_KERNEL_DIR=$(O)/guest tools/mkinitramfs $(O)/firmware/init $@
 
 guest: $(O)/guest/vmlinuz $(O)/guest/initramfs.cpio.gz
 

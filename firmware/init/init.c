@@ -7,13 +7,18 @@
  *   EVMM-INIT: uevent <ACTION> <DEVPATH>     (cpu and memory subsystems)
  *   EVMM-INIT: done rc=<exit status>         (after each shell command)
  *   EVMM-INIT: poweroff | reboot
+ *   EVMM-INIT: power-button                  (then poweroff)
  *
  * Input lines are `poweroff`, `reboot`, `status` or a /bin/sh command.
  * Being PID 1 it reaps orphans, never exits, and turns busybox's
- * poweroff/reboot/halt signals into the real thing.
+ * poweroff/reboot/halt signals into the real thing. Like systemd-logind,
+ * it powers off on the ACPI power button's KEY_POWER (the initramfs
+ * carries the button and evdev modules of the guest kernel).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/input.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +31,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -36,6 +43,7 @@
 static struct {
 	int sigfd;
 	int uevfd;
+	int btnfd;		/* the power button's evdev node, or -1 */
 	int console_ok;		/* console still readable */
 	pid_t child;		/* running shell command, or 0 */
 	char buf[LINE_MAX_LEN];
@@ -318,6 +326,97 @@ static void handle_signals(void)
 	}
 }
 
+/* evdev first: the button's input device then gets its node at once. */
+static const char *const modules[] = { "/lib/modules/evdev.ko",
+				       "/lib/modules/button.ko" };
+
+/* Built-in or already loaded (EEXIST) is fine. */
+static void load_modules(void)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+		fd = open(modules[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 &&
+			       errno != EEXIST))
+			say(PREFIX "module %s: %s", modules[i], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* /dev/input/<ev>, made from sysfs' major:minor if devtmpfs has none. */
+static int open_event_node(const char *ev)
+{
+	char path[300], dev[32];
+	unsigned int maj, min;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/input/%s", ev);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	snprintf(path, sizeof(path), "/sys/class/input/%s/dev", ev);
+	read_first_line(path, dev, sizeof(dev));
+	snprintf(path, sizeof(path), "/dev/input/%s", ev);
+	if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+		return -1;
+	mkdir("/dev/input", 0755);
+	if (mknod(path, S_IFCHR | 0600, makedev(maj, min)) < 0)
+		return -1;
+	return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+/*
+ * The ACPI button driver probes synchronously in finit_module, so the
+ * device is there now or not at all: no waiting for it.
+ */
+static void setup_power_button(void)
+{
+	DIR *d = opendir("/sys/class/input");
+	struct dirent *e;
+	char path[300], name[64];
+
+	st.btnfd = -1;
+	while (d && st.btnfd < 0 && (e = readdir(d))) {
+		if (strncmp(e->d_name, "event", 5))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/input/%s/device/name",
+			 e->d_name);
+		read_first_line(path, name, sizeof(name));
+		if (strcmp(name, "Power Button"))
+			continue;
+		st.btnfd = open_event_node(e->d_name);
+		if (st.btnfd < 0)
+			say(PREFIX "power button /dev/input/%s: %s", e->d_name,
+			    strerror(errno));
+	}
+	if (d)
+		closedir(d);
+	if (st.btnfd < 0)
+		say(PREFIX "no power button: vm.power-button will not work");
+}
+
+static void read_button(void)
+{
+	struct input_event ev[16];
+	ssize_t n = read(st.btnfd, ev, sizeof(ev));
+	int i;
+
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		close(st.btnfd);	/* gone: stop polling it */
+		st.btnfd = -1;
+	}
+	for (i = 0; i < n / (ssize_t)sizeof(ev[0]); i++) {
+		if (ev[i].type == EV_KEY && ev[i].code == KEY_POWER &&
+		    ev[i].value == 1) {
+			say(PREFIX "power-button");
+			power(RB_POWER_OFF, "poweroff");
+		}
+	}
+}
+
 /* `evmm.cmd=WORD` on the kernel command line runs once after boot. */
 static void cmdline_command(void)
 {
@@ -335,7 +434,7 @@ static void cmdline_command(void)
 
 static void loop(void)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	char line[LINE_MAX_LEN];
 
 	for (;;) {
@@ -348,7 +447,8 @@ static void loop(void)
 		/* The console belongs to the running command until it ends. */
 		pfd[2] = (struct pollfd){ .fd = st.child || !st.console_ok ? -1 : 0,
 					  .events = POLLIN };
-		if (poll(pfd, 3, -1) < 0)
+		pfd[3] = (struct pollfd){ .fd = st.btnfd, .events = POLLIN };
+		if (poll(pfd, 4, -1) < 0)
 			continue;
 		/* Uevents first: a command's events come before its "done". */
 		if (pfd[0].revents)
@@ -357,6 +457,8 @@ static void loop(void)
 			handle_signals();
 		if (pfd[2].revents)
 			read_console();
+		if (pfd[3].revents)
+			read_button();
 	}
 }
 
@@ -371,6 +473,8 @@ int main(void)
 	setup_console();
 	setup_signals();
 	setup_uevents();
+	load_modules();
+	setup_power_button();
 	report("ready");
 	cmdline_command();
 	loop();
