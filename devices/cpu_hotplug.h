@@ -52,7 +52,8 @@ typedef void (*cpu_hp_eject_fn)(void *opaque, unsigned int cpu);
 
 /*
  * ncpus slots; slots below boot can never be ejected. apic_ids[i] is what
- * CCMD 3 reports and what _MAT carries (copied).
+ * CCMD 3 reports and what _MAT carries (copied). NULL (errno EINVAL) unless
+ * 1 <= boot <= ncpus <= 255 and every APIC id is below 255.
  */
 struct cpu_hotplug *cpu_hotplug_new(unsigned int ncpus, unsigned int boot,
 				    const uint32_t *apic_ids,
@@ -65,7 +66,7 @@ void cpu_hotplug_io(void *opaque, uint64_t offset, uint8_t *data,
 /* VMM thread. Each returns 0 or -EINVAL when the slot is in the wrong state. */
 /* At (re)boot: enabled or absent, no events, no ejects pending. */
 void cpu_hotplug_reset(struct cpu_hotplug *c, const bool *present);
-/* absent → enabled + inserting. */
+/* absent → enabled + inserting (not while an eject is still untaken). */
 int cpu_hotplug_plug(struct cpu_hotplug *c, unsigned int cpu);
 /* enabled, not boot, no removal yet → remove requested + removing. */
 int cpu_hotplug_request_remove(struct cpu_hotplug *c, unsigned int cpu);
@@ -77,7 +78,8 @@ void cpu_hotplug_status(struct cpu_hotplug *c, unsigned int cpu,
 /*
  * \_SB.PRES (the register block) and \_SB.CPUS (ACPI0010) with CSCN and one
  * ACPI0007 device per slot: _UID i, _STA, _MAT (type 0 LAPIC, enabled),
- * _EJ0 (not for boot CPUs) and _OST.
+ * _EJ0 (not for boot CPUs) and _OST. Absolute names: the DSDT root or any
+ * scope. NULL for what cpu_hotplug_new() rejects or a base above 4 GiB.
  */
 struct aml *cpu_hotplug_aml(struct aml_ctx *ctx, uint64_t mmio_base,
 			    unsigned int ncpus, unsigned int boot,

@@ -34,7 +34,8 @@ void ged_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 /*
  * \_SB.GED_ with its _CRS interrupt and an _EVT that dispatches the events
  * in `events` (the handlers named above must exist in the DSDT); with
- * GED_POWER_BUTTON also \_SB.PWRB, a PNP0C0C power button.
+ * GED_POWER_BUTTON also \_SB.PWRB, a PNP0C0C power button. One list node;
+ * every name in it is absolute, so it goes in the DSDT root or any scope.
  */
 struct aml *ged_aml(struct aml_ctx *ctx, uint64_t mmio_base, uint32_t gsi,
 		    uint32_t events);

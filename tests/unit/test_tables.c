@@ -4,18 +4,13 @@
  * its AML with ours byte for byte).
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "acpi/aml.h"
 #include "acpi/tables.h"
+#include "tests/unit/iasl.h"
 
 #define GPA		0xe0000ULL
 #define BUF_SIZE	0x20000
@@ -406,131 +401,11 @@ END_TEST
 
 /* --- iasl ------------------------------------------------------------------ */
 
-static char tmpdir[256];
-
-static void iasl_setup(void)
-{
-	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/evmm-acpi-XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void iasl_teardown(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-	rmdir(tmpdir);
-}
-
-static void write_file(const char *name, const void *data, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Reads a file of tmpdir, NUL-terminated; NULL if it does not exist. */
-static char *read_file(const char *name, size_t *len)
-{
-	char path[512];
-	char *data;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	data = calloc(1, n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_int_eq(fread(data, 1, n, f), n);
-	fclose(f);
-	if (len)
-		*len = n;
-	return data;
-}
-
-/* Runs "iasl <opt> <file>" in tmpdir, output to log; returns the wait status. */
-static int run_iasl(const char *opt, const char *file, const char *log)
-{
-	int status, fd;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (chdir(tmpdir) < 0 || fd < 0)
-			_exit(126);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(STDIN_FILENO);
-		execlp("iasl", "iasl", opt, file, (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(!WIFEXITED(status) || WEXITSTATUS(status) != 127,
-		      "iasl not found: install acpica-tools (apt-get install acpica-tools)");
-	return status;
-}
-
-/*
- * Disassembles tmpdir/<base>.dat. Returns NULL when iasl is happy (exit 0,
- * no error or warning, <base>.dsl written), else why not.
- */
-static const char *iasl_disassemble(const char *base)
-{
-	static char why[4096];
-	char file[64], log[512], dsl[512], *out;
-	int status;
-
-	snprintf(file, sizeof(file), "%s.dat", base);
-	snprintf(log, sizeof(log), "%s/%s.log", tmpdir, base);
-	status = run_iasl("-d", file, log);
-	snprintf(file, sizeof(file), "%s.log", base);
-	out = read_file(file, NULL);
-	ck_assert_ptr_nonnull(out);
-	snprintf(dsl, sizeof(dsl), "%s/%s.dsl", tmpdir, base);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		snprintf(why, sizeof(why), "iasl -d %s: status 0x%x:\n%s", base, status, out);
-	else if (strcasestr(out, "error") || strcasestr(out, "warning"))
-		snprintf(why, sizeof(why), "iasl -d %s complains:\n%s", base, out);
-	else if (access(dsl, F_OK))
-		snprintf(why, sizeof(why), "iasl -d %s wrote no %s", base, dsl);
-	else
-		why[0] = 0;
-	free(out);
-	return why[0] ? why : NULL;
-}
-
-static void write_table(const char *base, const uint8_t *t)
-{
-	char file[64];
-
-	snprintf(file, sizeof(file), "%s.dat", base);
-	write_file(file, t, rd32(t + 4));
-}
-
 static void expect_clean(const char *base, const uint8_t *t)
 {
 	const char *why;
 
-	write_table(base, t);
+	iasl_write_table(base, t);
 	why = iasl_disassemble(base);
 	ck_assert_msg(!why, "%s", why);
 }
@@ -561,7 +436,7 @@ START_TEST(test_iasl_dsdt_content)
 	size_t i;
 
 	expect_clean("content", dsdt());
-	dsl = read_file("content.dsl", NULL);
+	dsl = iasl_read("content.dsl", NULL);
 	ck_assert_ptr_nonnull(dsl);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		ck_assert_msg(strstr(dsl, want[i]), "no \"%s\" in:\n%s", want[i], dsl);
@@ -569,35 +444,9 @@ START_TEST(test_iasl_dsdt_content)
 }
 END_TEST
 
-/*
- * Recompiles the disassembly (-on: keep name paths as written) and compares
- * the AML: iasl -d alone accepts a PkgLength that runs short.
- */
-static bool iasl_recompiles_to(const char *base, const uint8_t *t)
-{
-	char file[64], log[512], *aml;
-	size_t len;
-	bool same;
-	int status;
-
-	if (iasl_disassemble(base))
-		return false;
-	snprintf(file, sizeof(file), "%s.dsl", base);
-	snprintf(log, sizeof(log), "%s/%s-asl.log", tmpdir, base);
-	status = run_iasl("-on", file, log);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return false;
-	snprintf(file, sizeof(file), "%s.aml", base);
-	aml = read_file(file, &len);
-	ck_assert_ptr_nonnull(aml);
-	same = len == rd32(t + 4) && !memcmp(aml + 36, t + 36, len - 36);
-	free(aml);
-	return same;
-}
-
 START_TEST(test_iasl_dsdt_recompiles)
 {
-	write_table("rt", dsdt());
+	iasl_write_table("rt", dsdt());
 	ck_assert_msg(iasl_recompiles_to("rt", dsdt()),
 		      "iasl recompiles our disassembled DSDT to different AML");
 }
@@ -611,19 +460,19 @@ START_TEST(test_iasl_rejects_corrupt)
 
 	ck_assert_ptr_nonnull(t);
 	/* File shorter than its header says: a truncated DSDT. */
-	write_file("short.dat", dsdt(), len / 2);
+	iasl_write("short.dat", dsdt(), len / 2);
 	ck_assert_ptr_nonnull(iasl_disassemble("short"));
 	/* Unknown opcode 0x02 where the Scope starts. */
 	memcpy(t, dsdt(), len);
 	t[36] = 0x02;
 	t[9] = 0;
 	t[9] = -acpi_checksum(t, len);
-	write_table("badop", t);
+	iasl_write_table("badop", t);
 	ck_assert_ptr_nonnull(iasl_disassemble("badop"));
 	/* Wrong checksum. */
 	memcpy(t, dsdt(), len);
 	t[9] ^= 1;
-	write_table("badsum", t);
+	iasl_write_table("badsum", t);
 	ck_assert_ptr_nonnull(iasl_disassemble("badsum"));
 	/* AML cut short behind a consistent header: only the recompile sees it. */
 	memcpy(t, dsdt(), len);
@@ -631,7 +480,7 @@ START_TEST(test_iasl_rejects_corrupt)
 	t[5] = t[6] = t[7] = 0;
 	t[9] = 0;
 	t[9] = -acpi_checksum(t, 60);
-	write_table("cut", t);
+	iasl_write_table("cut", t);
 	ck_assert_ptr_null(iasl_disassemble("cut"));
 	ck_assert(!iasl_recompiles_to("cut", t));
 	free(t);
