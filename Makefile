@@ -89,11 +89,11 @@ $(O)/tests/%-suites.h: $(wildcard tests/*/*.c)
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
 
-$(O)/tests/unit-tests: $(wildcard tests/unit/*.c tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm.a
+$(O)/tests/unit-tests: $(wildcard tests/unit/*.c tests/unit/*.h tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 
-$(O)/tests/unit-tests-asan: $(wildcard tests/unit/*.c tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm-asan.a
+$(O)/tests/unit-tests-asan: $(wildcard tests/unit/*.c tests/unit/*.h tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm-asan.a
 	$(CC) $(CFLAGS) $(ASAN) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit-asan"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm-asan.a $(CHECK_LIBS) $(LDLIBS)
 
@@ -101,7 +101,7 @@ $(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/kvm/*.h firmware/payloads/*
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/kvm-suites.h"' -DTIER='"kvm"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 
-$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/*.c tests/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
+$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/e2e-suites.h"' -DTIER='"e2e"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 

@@ -39,6 +39,9 @@
 /* evmm's own MMIO devices (GED, hotplug controllers) */
 #define LAYOUT_DEV_BASE		0xFE000000ULL
 #define LAYOUT_DEV_SIZE		0x1000ULL
+#define LAYOUT_GED		(LAYOUT_DEV_BASE + 0x00)	/* 4 bytes */
+#define LAYOUT_CPU_HP		(LAYOUT_DEV_BASE + 0x10)	/* 12 bytes */
+#define LAYOUT_MEM_HP		(LAYOUT_DEV_BASE + 0x40)	/* 24 bytes */
 #define LAYOUT_IOAPIC		0xFEC00000ULL
 #define LAYOUT_LAPIC		0xFEE00000ULL
 #define LAYOUT_IDENTITY_MAP	0xFFFBC000ULL

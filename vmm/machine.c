@@ -2,9 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "acpi/aml.h"
 #include "acpi/tables.h"
+#include "devices/cpu_hotplug.h"
+#include "devices/ged.h"
 #include "devices/serial.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
@@ -28,6 +32,47 @@ static void machine_pm_event(void *opaque, enum pm_event event)
 						  VM_REQ_REBOOT);
 }
 
+/* An edge: the GED's _CRS says Edge, ActiveHigh. */
+static void machine_ged_irq(void *opaque)
+{
+	struct machine *m = opaque;
+
+	vm_irq_line(&m->vm, GSI_GED, 1);
+	vm_irq_line(&m->vm, GSI_GED, 0);
+}
+
+/* On the ejecting vCPU's thread: the VMM thread parks it (hotplug_reap). */
+static void machine_cpu_ejected(void *opaque, unsigned int cpu)
+{
+	struct machine *m = opaque;
+	uint64_t one = 1;
+
+	(void)cpu;
+	if (write(m->eject_fd, &one, sizeof(one)) < 0)
+		log_err("cannot wake the VMM thread: %s", strerror(errno));
+}
+
+static int machine_add_hotplug(struct machine *m)
+{
+	uint32_t apic_ids[CONFIG_MAX_VCPUS];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->cfg->max_vcpus; i++)
+		apic_ids[i] = vcpu_apic_id(i);
+	m->ged = ged_new(machine_ged_irq, m);
+	m->cpu_hp = cpu_hotplug_new(m->cfg->max_vcpus, m->cfg->boot_vcpus,
+				    apic_ids, machine_cpu_ejected, m);
+	if (!m->ged || !m->cpu_hp)
+		return -ENOMEM;
+	ret = bus_register(&m->vm.mmio, LAYOUT_GED, GED_MMIO_SIZE, ged_io,
+			   m->ged);
+	if (ret)
+		return ret;
+	return bus_register(&m->vm.mmio, LAYOUT_CPU_HP, CPU_HP_MMIO_SIZE,
+			    cpu_hotplug_io, m->cpu_hp);
+}
+
 static int machine_add_devices(struct machine *m, int serial_fd)
 {
 	int ret;
@@ -39,7 +84,8 @@ static int machine_add_devices(struct machine *m, int serial_fd)
 	if (ret)
 		return ret;
 	pm_init(&m->pm, machine_pm_event, m);
-	return bus_register(&m->vm.pio, PORT_PM_BASE, 3, pm_io, &m->pm);
+	ret = bus_register(&m->vm.pio, PORT_PM_BASE, 3, pm_io, &m->pm);
+	return ret ? ret : machine_add_hotplug(m);
 }
 
 int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
@@ -50,6 +96,11 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = cfg;
+	m->eject_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->eject_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
 	m->kernel.kernel_fd = m->kernel.initrd_fd = -1;
 	ret = loader_open(&m->kernel, cfg->kernel, cfg->initramfs, err, errlen);
 	if (ret)
@@ -75,13 +126,15 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		return -ENOMEM;
 	for (i = 0; i < cfg->boot_vcpus; i++)
 		m->cpu_present[i] = true;
+	m->cpus_requested = cfg->boot_vcpus;
 	ret = machine_add_devices(m, serial_fd);
 	if (ret)
 		snprintf(err, errlen, "devices: %s", strerror(-ret));
 	return ret;
 }
 
-static size_t machine_dsdt(struct aml_ctx *ctx, uint8_t **out)
+static size_t machine_dsdt(struct machine *m, struct aml_ctx *ctx,
+			   const uint32_t *apic_ids, uint8_t **out)
 {
 	struct aml *body = aml_list(ctx);
 	struct aml *sb = aml_scope(ctx, "\\_SB");
@@ -89,6 +142,10 @@ static size_t machine_dsdt(struct aml_ctx *ctx, uint8_t **out)
 
 	aml_append(sb, serial_aml(ctx, "COM1", PORT_COM1, GSI_COM1));
 	aml_append(body, sb);
+	aml_append(body, cpu_hotplug_aml(ctx, LAYOUT_CPU_HP, m->cfg->max_vcpus,
+					 m->cfg->boot_vcpus, apic_ids));
+	aml_append(body, ged_aml(ctx, LAYOUT_GED, GSI_GED,
+				 GED_CPU_HOTPLUG | GED_POWER_BUTTON));
 	len = aml_size(body);
 	*out = malloc(len);
 	if (*out)
@@ -111,7 +168,7 @@ static int machine_acpi(struct machine *m, uint64_t *rsdp)
 
 	for (i = 0; i < n; i++)
 		apic_ids[i] = vcpu_apic_id(i);
-	p.dsdt_len = machine_dsdt(ctx, &dsdt);
+	p.dsdt_len = machine_dsdt(m, ctx, apic_ids, &dsdt);
 	p.dsdt_aml = dsdt;
 	len = dsdt ? acpi_build_tables(&p, vm_gpa_ptr(&m->vm, LAYOUT_ACPI,
 				       LAYOUT_ACPI_SIZE), LAYOUT_ACPI_SIZE,
@@ -144,8 +201,14 @@ static int machine_start_vcpus(struct machine *m)
 int machine_start(struct machine *m, char *err, size_t errlen)
 {
 	uint64_t rsdp;
+	unsigned int i;
 	int ret;
 
+	/* Removals the guest did not finish happen now; plugs stay. */
+	for (i = 0; i < m->cfg->max_vcpus; i++)
+		m->cpu_present[i] = i < m->cpus_requested;
+	cpu_hotplug_reset(m->cpu_hp, m->cpu_present);
+	ged_reset(m->ged);
 	ret = vm_create(&m->vm);
 	if (ret) {
 		snprintf(err, errlen, "creating the KVM VM: %s", strerror(-ret));
@@ -200,4 +263,11 @@ void machine_free(struct machine *m)
 	vm_free(&m->vm);
 	free(m->cpu_present);
 	m->cpu_present = NULL;
+	cpu_hotplug_free(m->cpu_hp);
+	m->cpu_hp = NULL;
+	ged_free(m->ged);
+	m->ged = NULL;
+	if (m->eject_fd >= 0)
+		close(m->eject_fd);
+	m->eject_fd = -1;
 }

@@ -14,6 +14,8 @@
 #include "vmm/vm.h"
 
 struct config;
+struct cpu_hotplug;
+struct ged;
 struct serial;
 
 struct machine {
@@ -22,7 +24,11 @@ struct machine {
 	struct kernel_image kernel;
 	struct serial *serial;
 	struct pm pm;
-	bool *cpu_present;	/* max_vcpus: present at the next boot */
+	struct ged *ged;
+	struct cpu_hotplug *cpu_hp;
+	bool *cpu_present;	/* max_vcpus: plugged, or present at the next boot */
+	unsigned int cpus_requested;	/* by vm.resize; the next boot's count */
+	int eject_fd;		/* eventfd: the guest ejected a vCPU */
 	bool running;
 };
 

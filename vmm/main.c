@@ -12,8 +12,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "devices/serial.h"
 #include "vmm/config.h"
+#include "vmm/control.h"
+#include "vmm/hotplug.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
 #include "vmm/seccomp.h"
@@ -25,6 +28,8 @@
 
 struct vmm {
 	struct machine m;
+	struct control ctl;
+	struct api_server *api;
 	int epfd;
 	int sigfd;
 	int rx_notify_fd;
@@ -36,7 +41,9 @@ struct vmm {
 	bool quit;
 };
 
-enum { EV_SIGNAL, EV_VM, EV_INPUT, EV_RX_NOTIFY };
+enum { EV_SIGNAL, EV_VM, EV_INPUT, EV_RX_NOTIFY, EV_API, EV_EJECT };
+
+static int vmm_seccomp_mode;	/* for the API thread's filter */
 
 static int vmm_watch(struct vmm *v, int fd, uint64_t tag, int op)
 {
@@ -144,6 +151,16 @@ static void vmm_vm_event(struct vmm *v)
 	}
 }
 
+static void vmm_api(struct vmm *v)
+{
+	api_server_dispatch(v->api);
+	if (v->ctl.quit) {
+		log_info("vmm.shutdown: stopping the guest");
+		v->exit_code = 0;
+		v->quit = true;
+	}
+}
+
 static void vmm_loop(struct vmm *v)
 {
 	struct epoll_event ev[8];
@@ -162,6 +179,8 @@ static void vmm_loop(struct vmm *v)
 			case EV_VM: vmm_vm_event(v); break;
 			case EV_INPUT: vmm_input(v); break;
 			case EV_RX_NOTIFY: vmm_rx_notify(v); break;
+			case EV_API: vmm_api(v); break;
+			case EV_EJECT: hotplug_reap(&v->m); break;
 			}
 		}
 	}
@@ -201,6 +220,27 @@ static int vmm_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+static int vmm_api_thread_init(void)
+{
+	return seccomp_apply(SECCOMP_API, vmm_seccomp_mode);
+}
+
+/* Before the VMM's own filter: the API thread has only its own. */
+static void vmm_start_api(struct vmm *v, const struct config *cfg)
+{
+	char err[512];
+
+	if (!cfg->api_socket)
+		return;
+	v->ctl.m = &v->m;
+	vmm_seccomp_mode = cfg->seccomp;
+	if (api_server_start(&v->api, cfg->api_socket, vmm_api_thread_init,
+			     control_handle, &v->ctl, err, sizeof(err)))
+		die("--api-socket: %s; accepted form: PATH or path=PATH", err);
+	if (vmm_watch(v, api_server_event_fd(v->api), EV_API, EPOLL_CTL_ADD))
+		die("epoll: %s", strerror(errno));
+}
+
 static void vmm_setup(struct vmm *v, const struct config *cfg)
 {
 	char err[512];
@@ -217,8 +257,10 @@ static void vmm_setup(struct vmm *v, const struct config *cfg)
 	v->in_fd = cfg->serial == SERIAL_TTY ? STDIN_FILENO : -1;
 	if (vmm_watch(v, v->sigfd, EV_SIGNAL, EPOLL_CTL_ADD) ||
 	    vmm_watch(v, v->m.vm.event_fd, EV_VM, EPOLL_CTL_ADD) ||
-	    vmm_watch(v, v->rx_notify_fd, EV_RX_NOTIFY, EPOLL_CTL_ADD))
+	    vmm_watch(v, v->rx_notify_fd, EV_RX_NOTIFY, EPOLL_CTL_ADD) ||
+	    vmm_watch(v, v->m.eject_fd, EV_EJECT, EPOLL_CTL_ADD))
 		die("epoll: %s", strerror(errno));
+	vmm_start_api(v, cfg);
 	if (v->in_fd >= 0 && vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_ADD))
 		v->in_fd = -1;	/* e.g. /dev/null: not pollable, no input */
 	if (seccomp_apply(SECCOMP_VMM, cfg->seccomp))
@@ -247,6 +289,7 @@ int main(int argc, char **argv)
 	log_threshold = cfg.log_level;
 	vmm_setup(&v, &cfg);
 	vmm_loop(&v);
+	api_server_stop(v.api);
 	machine_free(&v.m);
 	term_restore();
 	return v.exit_code;

@@ -104,6 +104,13 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread)
 
 	if (ret)
 		return ret;
+	/*
+	 * glibc opens /proc files on its own (malloc's first heap trim reads
+	 * overcommit_memory) and copes when that fails: fail, don't kill.
+	 */
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (ret)
+		return ret;
 	switch (thread) {
 	case SECCOMP_VMM:
 		ret = seccomp_add(ctx, seccomp_vmm, ARRAY_SIZE(seccomp_vmm));

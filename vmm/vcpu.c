@@ -214,6 +214,8 @@ static void *vcpu_thread(void *arg)
 	while (!atomic_load(&v->stop)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			/* EINTR: kicked; EAGAIN: an AP got its INIT. */
+			if (errno == EAGAIN)
+				atomic_store(&v->started, true);
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
 				continue;
@@ -222,6 +224,7 @@ static void *vcpu_thread(void *arg)
 			vm_request(v->vm, VM_REQ_ERROR);
 			break;
 		}
+		atomic_store(&v->started, true);
 		if (vcpu_handle_exit(v))
 			break;
 	}
@@ -247,6 +250,7 @@ int vcpu_start(struct vcpu *v)
 	int ret;
 
 	atomic_store(&v->stop, false);
+	atomic_store(&v->started, false);
 	ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	if (ret)
 		return -ret;
@@ -265,6 +269,16 @@ void vcpu_stop(struct vcpu *v)
 	v->thread_live = false;
 	if (log_threshold >= LOG_DEBUG)
 		vcpu_dump(v, LOG_DEBUG);
+}
+
+int vcpu_reset_ap(struct vcpu *v)
+{
+	/* The guest's INIT then resets registers and the LAPIC (in KVM). */
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
+
+	if (v->fd < 0 || v->thread_live)
+		return -EINVAL;
+	return ioctl(v->fd, KVM_SET_MP_STATE, &mp) ? -errno : 0;
 }
 
 void vcpu_close(struct vcpu *v)

@@ -23,6 +23,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_live;
 	atomic_bool stop;
+	atomic_bool started;	/* the guest started it (INIT/SIPI), or it ran */
 };
 
 /* APIC ID of vCPU index: one package, one thread per core, dense IDs. */
@@ -33,6 +34,11 @@ int vcpu_create(struct vm *vm, unsigned int index);
 int vcpu_start(struct vcpu *v);
 /* Kicks the thread out of KVM_RUN and joins it. */
 void vcpu_stop(struct vcpu *v);
+/*
+ * Back to waiting for INIT/SIPI, for a vCPU the guest ejected and evmm
+ * parked (stopped, fd kept: KVM cannot destroy one vCPU) and now plugs again.
+ */
+int vcpu_reset_ap(struct vcpu *v);
 /* Closes the KVM vCPU (only with its VM: KVM cannot destroy one alone). */
 void vcpu_close(struct vcpu *v);
 /* Installs the kick signal handler; once, before any vCPU starts. */

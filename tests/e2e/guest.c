@@ -20,6 +20,7 @@
 #define MAX_ARGS	64
 #define READY		"EVMM-INIT: ready "
 #define DONE		"EVMM-INIT: done rc="
+#define STATUS		"EVMM-INIT: status "
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -294,22 +295,35 @@ const char *guest_expect(struct guest *g, const char *s, double timeout_s)
 	return guest_copy_line(g, guest_find(g, s, timeout_s), &g->line);
 }
 
+static void guest_parse_state(struct guest *g, const char *line,
+			      const char *tag, struct guest_state *st)
+{
+	const char *p = strstr(line, tag);
+	char fmt[128];
+
+	snprintf(fmt, sizeof(fmt), "%scpus_present=%%63s cpus_online=%%63s "
+		 "memtotal_kb=%%ld", tag);
+	if (!p || sscanf(p, fmt, st->present, st->online,
+			 &st->memtotal_kb) != 3)
+		guest_fail(g, "cannot parse the line \"%s\"", line);
+}
+
 void guest_ready(struct guest *g, double timeout_s, struct guest_state *st)
 {
 	const char *line = guest_expect(g, READY, timeout_s);
-	const char *p = strstr(line, READY);
 	struct guest_state tmp;
 
 	g->boots++;
 	fprintf(stderr, "e2e: boot %d of evmm %d: ready %.3f s after %s\n",
 		g->boots, g->pid, guest_elapsed(g),
 		g->boots == 1 ? "launch" : "the last console input");
-	if (!st)
-		st = &tmp;
-	if (sscanf(p, READY "cpus_present=%63s cpus_online=%63s "
-		   "memtotal_kb=%ld", st->present, st->online,
-		   &st->memtotal_kb) != 3)
-		guest_fail(g, "cannot parse the ready line \"%s\"", line);
+	guest_parse_state(g, line, READY, st ? st : &tmp);
+}
+
+void guest_status(struct guest *g, struct guest_state *st)
+{
+	guest_send(g, "status");
+	guest_parse_state(g, guest_expect(g, STATUS, T_CMD), STATUS, st);
 }
 
 void guest_send(struct guest *g, const char *line)
@@ -425,4 +439,15 @@ void guest_kill(struct guest *g)
 	free(g->value);
 	g->buf = g->line = g->output = g->value = NULL;
 	g->len = g->cap = g->cursor = 0;
+}
+
+void guest_add_test(Suite *s, const char *name, const TTest *test,
+		    double secs, SFun setup, SFun teardown)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, secs);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
 }

@@ -7,6 +7,7 @@
 #ifndef EVMM_TESTS_E2E_GUEST_H
 #define EVMM_TESTS_E2E_GUEST_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -69,6 +70,8 @@ void guest_spawn(struct guest *g, const char *const *argv);
 const char *guest_expect(struct guest *g, const char *s, double timeout_s);
 /* Waits for init's ready line, reports boot time, parses it into st. */
 void guest_ready(struct guest *g, double timeout_s, struct guest_state *st);
+/* Asks init for its status line and parses it into st. */
+void guest_status(struct guest *g, struct guest_state *st);
 void guest_send(struct guest *g, const char *line);
 /* Runs a shell command in the guest; returns its status, output in ->output. */
 int guest_cmd(struct guest *g, const char *cmd, double timeout_s);
@@ -85,6 +88,10 @@ void guest_kill(struct guest *g);
 
 /* Seconds since the mark. */
 double guest_elapsed(const struct guest *g);
+
+/* A test case with its fixtures and a timeout (scaled by Check itself). */
+void guest_add_test(Suite *s, const char *name, const TTest *test,
+		    double secs, SFun setup, SFun teardown);
 
 /* Fails the test with the message and the console's last lines. */
 void guest_fail(struct guest *g, const char *fmt, ...)

@@ -157,12 +157,7 @@ END_TEST
 
 static void add(Suite *s, const char *name, const TTest *test, double secs)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, secs);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
+	guest_add_test(s, name, test, secs, NULL, teardown);
 }
 
 Suite *e2e_boot_suite(void)

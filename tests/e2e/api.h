@@ -1,0 +1,28 @@
+/*
+ * Talking to a running evmm's API from e2e tests: curl (as a user would)
+ * and evmmctl, each a child process with a bounded run time.
+ */
+#ifndef EVMM_TESTS_E2E_API_H
+#define EVMM_TESTS_E2E_API_H
+
+#include <stdbool.h>
+
+#define T_API		1.0	/* one request, before scaling */
+
+/*
+ * Runs argv (argv[0] is looked up in PATH unless it has a '/'), stdout and
+ * stderr into *out (malloc'd, NUL-terminated). Returns the wait status;
+ * fails the test if it runs longer than timeout_s (scaled).
+ */
+int run_capture(const char *const *argv, double timeout_s, char **out);
+/*
+ * curl -X method http://localhost/api/v1/<path> on the socket, with body
+ * as JSON when not NULL. Returns the HTTP status (0: no answer); the
+ * response body goes to *resp (malloc'd) when resp is not NULL.
+ */
+int api_call(const char *sock, const char *method, const char *path,
+	     const char *body, char **resp);
+/* build/evmmctl (or EVMM_CTL). */
+const char *api_evmmctl(void);
+
+#endif

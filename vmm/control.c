@@ -1,0 +1,180 @@
+/*
+ * API requests on the VMM thread. Statuses follow Cloud Hypervisor: 204 for
+ * an accepted action, 200 with JSON for reads, 400 for values out of range,
+ * 409 for an action the VM's state does not allow, 429 while a removal waits
+ * for the guest, 500 when evmm itself failed (the VM is left as it was).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "devices/ged.h"
+#include "vmm/config.h"
+#include "vmm/control.h"
+#include "vmm/hotplug.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+#include "vmm/vcpu.h"
+
+static void control_reply_json(struct api_reply *r, json_t *body)
+{
+	r->status = 200;
+	r->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (!r->body)
+		api_reply_error(r, 500, NULL, "out of memory");
+	json_decref(body);
+}
+
+static void control_ping(struct api_reply *r)
+{
+	control_reply_json(r, json_pack("{s:s, s:s, s:I, s:[ss]}",
+		"build_version", EVMM_VERSION, "version", EVMM_VERSION,
+		"pid", (json_int_t)getpid(), "features", "kvm",
+		"acpi_hotplug"));
+}
+
+static json_t *control_vcpus(struct machine *m)
+{
+	json_t *list = json_array();
+	unsigned int i;
+
+	for (i = 0; list && i < m->cfg->max_vcpus; i++) {
+		json_array_append_new(list, json_pack("{s:I, s:I, s:s}",
+			"id", (json_int_t)i,
+			"apic_id", (json_int_t)m->vm.vcpus[i].apic_id,
+			"state", hotplug_cpu_state_name(hotplug_cpu_state(m, i))));
+	}
+	return list;
+}
+
+static json_t *control_config(struct machine *m)
+{
+	const struct config *c = m->cfg;
+
+	/* Like CH, boot_vcpus is what the next boot starts: resizes included. */
+	return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:s}, s:{s:s, s:s*, s:s}}",
+		"cpus", "boot_vcpus", (json_int_t)m->cpus_requested,
+		"max_vcpus", (json_int_t)c->max_vcpus,
+		"memory", "size", (json_int_t)c->mem_size,
+		"hotplug_size", (json_int_t)c->hotplug_size,
+		"hotplug_method", "Acpi",
+		"payload", "kernel", c->kernel, "initramfs", c->initramfs,
+		"cmdline", c->cmdline);
+}
+
+static void control_info(struct machine *m, struct api_reply *r)
+{
+	struct hotplug_cpus st;
+
+	hotplug_cpus_status(m, &st);
+	control_reply_json(r, json_pack(
+		"{s:o, s:s, s:I, s:{s:{s:I, s:I, s:I, s:I, s:b, s:o}}}",
+		"config", control_config(m),
+		"state", m->running ? "Running" : "Shutdown",
+		"memory_actual_size", (json_int_t)m->cfg->mem_size,
+		"hotplug", "cpus", "boot", (json_int_t)st.boot,
+		"current", (json_int_t)st.current,
+		"requested", (json_int_t)st.requested,
+		"max", (json_int_t)st.max, "pending", st.pending,
+		"vcpus", control_vcpus(m)));
+}
+
+static void control_resize(struct machine *m, const struct api_request *req,
+			   struct api_reply *r)
+{
+	char err[256];
+	int ret;
+
+	if (req->desired_ram >= 0) {
+		api_reply_error(r, 400, "desired_ram", "desired_ram: memory "
+				"hotplug is not supported yet");
+		return;
+	}
+	if (req->desired_vcpus < 0) {
+		api_reply_error(r, 400, NULL, "nothing to resize");
+		return;
+	}
+	ret = hotplug_resize_cpus(m, (unsigned int)req->desired_vcpus, err,
+				  sizeof(err));
+	if (ret == -EINVAL)
+		api_reply_error(r, 400, "desired_vcpus", "%s", err);
+	else if (ret == -EBUSY)
+		api_reply_error(r, 429, "desired_vcpus", "%s", err);
+	else if (ret)
+		api_reply_error(r, 500, NULL, "%s", err);
+	else
+		r->status = 204;
+}
+
+static void control_boot(struct machine *m, struct api_reply *r)
+{
+	char err[256];
+
+	if (m->running) {
+		api_reply_error(r, 409, NULL, "the VM is already running");
+		return;
+	}
+	if (machine_start(m, err, sizeof(err))) {
+		api_reply_error(r, 500, NULL, "%s", err);
+		return;
+	}
+	log_info("vm.boot: the VM is running again");
+	r->status = 204;
+}
+
+/* Actions that need a running VM. */
+static void control_action(struct control *c, enum api_op op,
+			   struct api_reply *r)
+{
+	struct machine *m = c->m;
+
+	if (!m->running) {
+		api_reply_error(r, 409, NULL, "the VM is not running "
+				"(vm.boot starts it)");
+		return;
+	}
+	switch (op) {
+	case API_REBOOT:
+		vm_request(&m->vm, VM_REQ_REBOOT);
+		break;
+	case API_SHUTDOWN:
+		machine_stop(m);
+		log_info("vm.shutdown: the VM is stopped");
+		break;
+	case API_POWER_BUTTON:
+		ged_raise(m->ged, GED_POWER_BUTTON);
+		break;
+	default:
+		break;
+	}
+	r->status = 204;
+}
+
+void control_handle(void *opaque, const struct api_request *req,
+		    struct api_reply *reply)
+{
+	struct control *c = opaque;
+
+	switch (req->op) {
+	case API_PING:
+		control_ping(reply);
+		break;
+	case API_INFO:
+		control_info(c->m, reply);
+		break;
+	case API_RESIZE:
+		control_resize(c->m, req, reply);
+		break;
+	case API_BOOT:
+		control_boot(c->m, reply);
+		break;
+	case API_VMM_SHUTDOWN:
+		c->quit = true;
+		reply->status = 204;
+		break;
+	default:
+		control_action(c, req->op, reply);
+		break;
+	}
+}
