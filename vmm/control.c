@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
 #include "vmm/config.h"
 #include "vmm/control.h"
@@ -34,17 +35,29 @@ static void control_ping(struct api_reply *r)
 		"acpi_hotplug"));
 }
 
+/* One vCPU slot; with the guest's last _OST, which tells why an eject failed. */
+static json_t *control_vcpu(struct machine *m, unsigned int i)
+{
+	struct cpu_hp_status st;
+	json_t *v = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)i,
+		"apic_id", (json_int_t)m->vm.vcpus[i].apic_id,
+		"state", hotplug_cpu_state_name(hotplug_cpu_state(m, i)));
+
+	cpu_hotplug_status(m->cpu_hp, i, &st);
+	if (v && st.ost_valid)
+		json_object_set_new(v, "ost", json_pack("{s:I, s:I}",
+			"event", (json_int_t)st.ost_event,
+			"status", (json_int_t)st.ost_status));
+	return v;
+}
+
 static json_t *control_vcpus(struct machine *m)
 {
 	json_t *list = json_array();
 	unsigned int i;
 
-	for (i = 0; list && i < m->cfg->max_vcpus; i++) {
-		json_array_append_new(list, json_pack("{s:I, s:I, s:s}",
-			"id", (json_int_t)i,
-			"apic_id", (json_int_t)m->vm.vcpus[i].apic_id,
-			"state", hotplug_cpu_state_name(hotplug_cpu_state(m, i))));
-	}
+	for (i = 0; list && i < m->cfg->max_vcpus; i++)
+		json_array_append_new(list, control_vcpu(m, i));
 	return list;
 }
 

@@ -268,6 +268,55 @@ static void disconnect_mid_request(void)
 	close(fd);
 }
 
+/* The guest's _OST for vCPU i, or -1 while it has none. */
+static long info_ost_status(json_t *j, unsigned int i)
+{
+	json_t *vcpus = json_object_get(json_object_get(json_object_get(j,
+					"hotplug"), "cpus"), "vcpus");
+	json_t *ost = json_object_get(json_array_get(vcpus, i), "ost");
+
+	return ost ? json_integer_value(json_object_get(ost, "status")) : -1;
+}
+
+/*
+ * A guest that refuses to eject: the removal stays pending and says why
+ * (_OST 0x80, not supported), other counts get 429, and a reboot settles it.
+ */
+static void refused_eject(void)
+{
+	struct guest_state st;
+	double t;
+	json_t *j = NULL;
+
+	resize(3);
+	expect_uevents("add", (int[]){ 2 }, 1);
+	wait_cpus(3);
+	guest_check(&g, guest_cmd(&g, "echo 0 > /sys/firmware/acpi/hotplug/"
+				  "processor/enabled", T_CMD) == 0,
+		    "cannot disable the guest's CPU ejects");
+	resize(2);
+	for (t = 0; t < T_HOTPLUG * guest_scale(); t += 0.1) {
+		json_decref(j);
+		j = info();
+		if (info_ost_status(j, 2) >= 0)
+			break;
+		usleep(100000);
+	}
+	guest_check(&g, info_ost_status(j, 2) == 0x80 &&
+		    !strcmp(info_vcpu_state(j, 2), "removing") &&
+		    info_cpus(j, "pending") && info_cpus(j, "current") == 3 &&
+		    info_cpus(j, "requested") == 2, "vm.info does not show the "
+		    "refused removal (ost status %ld)", info_ost_status(j, 2));
+	json_decref(j);
+	expect_api("PUT", "vm.resize", "{\"desired_vcpus\":4}", 429);
+	resize(2);
+	expect_status("0-2", "0-1");
+	guest_send(&g, "reboot");
+	guest_ready(&g, T_BOOT, &st);
+	expect_state(&st, "0-1", "0-1");
+	wait_cpus(2);
+}
+
 START_TEST(hotplug_bad_input)
 {
 	char big[5000 + 32];
@@ -307,6 +356,8 @@ START_TEST(hotplug_bad_input)
 		    "changed the vCPUs");
 	json_decref(j);
 	expect_status("0-1", "0-1");
+
+	refused_eject();
 
 	/* The ACPI power button: the guest's init powers off. */
 	expect_api("PUT", "vm.power-button", NULL, 204);
@@ -386,7 +437,7 @@ Suite *e2e_hotplug_suite(void)
 	add(s, "grow_shrink_reboot", hotplug_grow_shrink_reboot,
 	    2 * T_BOOT + 6 * T_HOTPLUG + 12 * T_CMD + 20 * T_API + T_EXIT);
 	add(s, "bad_input", hotplug_bad_input,
-	    T_BOOT + T_HOTPLUG + 2 * T_CMD + 40 * T_API + T_EXIT);
+	    2 * T_BOOT + 4 * T_HOTPLUG + 5 * T_CMD + 50 * T_API + T_EXIT);
 	add(s, "odd_counts_lifecycle", hotplug_odd_counts_lifecycle,
 	    3 * T_BOOT + 2 * T_HOTPLUG + 4 * T_CMD + 12 * T_API + 2 * T_EXIT);
 	return s;
