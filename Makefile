@@ -129,13 +129,13 @@ demo: deps
 	$(MAKE) $(O)/evmm $(O)/evmmctl guest
 	tools/demo
 
-$(O)/tools/bootbench: tools/bootbench.c
+$(O)/tools/bootbench: tools/bootbench.c tools/benchlib.c tools/benchlib.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -I. -o $@ $(filter %.c,$^)
 
-$(O)/tools/hotbench: tools/hotbench.c
+$(O)/tools/hotbench: tools/hotbench.c tools/benchlib.c tools/benchlib.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -I. -o $@ $(filter %.c,$^)
 
 bench: $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench guest
 	tools/bench

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tools/benchlib.h"
+
 #define READY	"EVMM-INIT: ready"
 #define VISIBLE	"EVMM-INIT: uevent add /devices/system/cpu/cpu2"
 #define DONE	"EVMM-INIT: done rc="
@@ -54,31 +56,6 @@ static struct {
 	int status;		/* HTTP status, or 200 for a QMP return */
 	double t_reply;
 } h = { .ctl = -1 };
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
 
 static void stop_vmm(void)
 {
