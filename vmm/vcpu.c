@@ -224,7 +224,9 @@ static void *vcpu_thread(void *arg)
 			vm_request(v->vm, VM_REQ_ERROR);
 			break;
 		}
-		atomic_store(&v->started, true);
+		/* A plain load per exit; the store happens once. */
+		if (!atomic_load_explicit(&v->started, memory_order_relaxed))
+			atomic_store(&v->started, true);
 		if (vcpu_handle_exit(v))
 			break;
 	}

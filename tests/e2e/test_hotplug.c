@@ -110,7 +110,6 @@ static void wait_cpus(unsigned int n)
 	double limit = T_HOTPLUG * guest_scale();
 	json_t *j = NULL;
 
-	guest_elapsed(&g);
 	for (double t = 0; t < limit; t += 0.1) {
 		json_decref(j);
 		j = info();
