@@ -1,18 +1,37 @@
 /*
- * hotbench: times a CPU hotplug on a running VMM, from the host's side.
- * Boots COMMAND with its console on pipes, waits for the guest init's ready
- * line, then sends the plug request (evmm's PUT /api/v1/vm.resize over
- * HTTP, or QEMU's QMP device_add) on SOCKET and times, on the host's
- * monotonic clock, the request → the guest's "uevent add" for the new CPU
+ * hotbench: times a CPU or memory hotplug on a running VMM, from the host's
+ * side. Boots COMMAND with its console on pipes, waits for the guest init's
+ * ready line, then sends the plug request on SOCKET (evmm's PUT
+ * /api/v1/vm.resize over HTTP, or QEMU's QMP) and times, on the host's
+ * monotonic clock, the request → the guest's "uevent add" of the new device
  * (visible) → "done rc=0" of the sysfs online command sent at once then
- * (online). Prints one line:
+ * (online).
+ *
+ * CPU (the default): evmm {"desired_vcpus":3}, QEMU device_add of cpu2.
+ * Prints one line:
  *
  *	visible_ms=N online_ms=N online_cmd_ms=N reply_ms=N rss_kb=N
  *
- * then powers the guest off. Exit 3: evmm answered the resize with 400 or
- * 404 (no hotplug there yet). Used by tools/bench.
+ * Memory (-m BOOT_MIB+PLUG_MIB, PLUG a multiple of 128): evmm
+ * {"desired_ram":(BOOT+PLUG) MiB}; QEMU object-add memory-backend-ram then
+ * device_add pc-dimm of PLUG MiB, timed from the first of the two, since
+ * evmm's one request also allocates the backing. Visible is the add of the
+ * last of the PLUG/128 memory blocks, online the end of one console command
+ * writing online_movable to each block's state. Then `status` checks that
+ * MemTotal grew, and with -t MIB the guest writes MIB MiB into its tmpfs
+ * (movable page cache: the new ZONE_MOVABLE block serves it first), to see
+ * that the VMM's RSS grows with what the guest touches and no more. Prints:
  *
- *	hotbench [-v] TIMEOUT_S api|qmp SOCKET -- COMMAND [ARGS...]
+ *	visible_ms=N online_ms=N online_cmd_ms=N reply_ms=N rss_before_kb=N
+ *	rss_kb=N rss_grow_kb=N memtotal_grow_kb=N [touch_mib=N
+ *	rss_touch_grow_kb=N] blocks=A[,B...]
+ *
+ * (one line), rss_before_kb just before the request, rss_kb after onlining.
+ * Then it powers the guest off. Exit 3: evmm answered the resize with 400
+ * or 404 (no such hotplug there yet). Used by tools/bench.
+ *
+ *	hotbench [-v] [-m BOOT_MIB+PLUG_MIB [-t MIB]] TIMEOUT_S api|qmp SOCKET
+ *		-- COMMAND [ARGS...]
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,13 +49,22 @@
 #include "tools/benchlib.h"
 
 #define READY	"EVMM-INIT: ready"
+#define STATUS	"EVMM-INIT: status "
+#define MEMTOTAL " memtotal_kb="
 #define VISIBLE	"EVMM-INIT: uevent add /devices/system/cpu/cpu2"
+#define MEMADD	"EVMM-INIT: uevent add /devices/system/memory/memory"
 #define DONE	"EVMM-INIT: done rc="
 #define ONLINE	"echo 1 > /sys/devices/system/cpu/cpu2/online\n"
 #define RESIZE	"{\"desired_vcpus\":3}"
 #define PLUG	"{\"execute\":\"device_add\",\"arguments\":{\"driver\":" \
 		"\"host-x86_64-cpu\",\"id\":\"cpu2\",\"socket-id\":0," \
 		"\"core-id\":2,\"thread-id\":0}}\n"
+#define MEM_OBJ	"{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":" \
+		"\"memory-backend-ram\",\"id\":\"mem1\",\"size\":%llu}}\n"
+#define MEM_DEV	"{\"execute\":\"device_add\",\"arguments\":{\"driver\":" \
+		"\"pc-dimm\",\"id\":\"dimm1\",\"memdev\":\"mem1\"}}\n"
+#define BLOCK_MIB 128	/* Linux's x86_64 memory block */
+#define MAX_BLOCKS 64	/* one console line of online commands */
 #define NLAST	24
 
 static struct {
@@ -302,59 +330,52 @@ static void poweroff(void)
 			"after poweroff\n", status);
 }
 
-static void http_resize(void)
+static void http_resize(const char *body)
 {
 	char req[512];
 
 	snprintf(req, sizeof(req),
 		 "PUT /api/v1/vm.resize HTTP/1.1\r\nHost: localhost\r\n"
 		 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		 "Connection: close\r\n\r\n%s", strlen(RESIZE), RESIZE);
+		 "Connection: close\r\n\r\n%s", strlen(body), body);
 	send_all(h.ctl, req, "the resize request");
 }
 
-static void usage(void)
+/* Sends a console command and returns when its "done" line arrives. */
+static double console_command(const char *cmd, const char *what)
 {
-	fprintf(stderr, "usage: hotbench [-v] TIMEOUT_S api|qmp SOCKET -- "
-		"COMMAND [ARGS...]\n");
-	exit(2);
+	double t;
+	int rc;
+
+	send_all(h.in, cmd, "the console");
+	t = wait_line(DONE, 0);
+	rc = atoi(strstr(h.line, DONE) + strlen(DONE));
+	if (rc)
+		fail("%s failed: rc=%d", what, rc);
+	return t;
 }
 
-int main(int argc, char **argv)
+/* The memtotal_kb of the init's ready or status line in h.line. */
+static long line_memtotal(void)
+{
+	char *p = strstr(h.line, MEMTOTAL);
+
+	if (!p)
+		fail("no memtotal_kb in \"%s\"", h.line);
+	return atol(p + strlen(MEMTOTAL));
+}
+
+static void cpu_plug(void)
 {
 	double t0, t_vis, t_cmd, t_on;
 	long rss;
 	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && !strcmp(argv[1], "-v")) {
-		h.verbose = 1;
-		argv++;
-		argc--;
-	}
-	if (argc < 6 || strcmp(argv[4], "--"))
-		usage();
-	h.timeout = atof(argv[1]) * 1e3;
-	h.qmp = !strcmp(argv[2], "qmp");
-	if (!h.qmp && strcmp(argv[2], "api"))
-		usage();
-	spawn(argv + 5);
-	wait_line(READY, 0);
-	ctl_connect(argv[3]);
-	if (h.qmp) {
-		qmp_command(NULL, "the QMP greeting");
-		qmp_command("{\"execute\":\"qmp_capabilities\"}\n",
-			    "qmp_capabilities");
-		if (h.verbose)
-			qmp_command("{\"execute\":\"query-hotpluggable-cpus\"}\n",
-				    "query-hotpluggable-cpus");
-		h.status = 0;
-	}
 	t0 = now_ms();
 	if (h.qmp)
 		send_all(h.ctl, PLUG, "device_add");
 	else
-		http_resize();
+		http_resize(RESIZE);
 	t_vis = wait_line(VISIBLE, 1);
 	t_cmd = now_ms();
 	send_all(h.in, ONLINE, "the console");
@@ -369,5 +390,142 @@ int main(int argc, char **argv)
 	printf("visible_ms=%.1f online_ms=%.1f online_cmd_ms=%.1f "
 	       "reply_ms=%.1f rss_kb=%ld\n", t_vis - t0, t_on - t0, t_on - t_cmd,
 	       h.t_reply - t0, rss);
+}
+
+/* The memory block number that ends a MEMADD line. */
+static int line_block(void)
+{
+	char *p = strstr(h.line, MEMADD) + strlen(MEMADD), *end;
+	long n = strtol(p, &end, 10);
+
+	if (end == p || *end || n < 0)
+		fail("no memory block number in \"%s\"", h.line);
+	return (int)n;
+}
+
+/* mt0: MemTotal (kB) in the ready line. */
+static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
+{
+	unsigned long long plug = (unsigned long long)plug_mib << 20;
+	int nblk = plug_mib / BLOCK_MIB, blk[MAX_BLOCKS], i;
+	char req[256], cmd[MAX_BLOCKS * 64], blocks[MAX_BLOCKS * 8];
+	double t0, t_vis = 0, t_cmd, t_on;
+	long mt1, rss0, rss1, rss2 = 0;
+	size_t c = 0, b = 0;
+
+	rss0 = rss_kb(h.pid);
+	t0 = now_ms();
+	if (h.qmp) {
+		snprintf(req, sizeof(req), MEM_OBJ, plug);
+		qmp_command(req, "object-add");
+		h.status = 0;
+		send_all(h.ctl, MEM_DEV, "device_add");
+	} else {
+		snprintf(req, sizeof(req), "{\"desired_ram\":%llu}",
+			 ((unsigned long long)boot_mib << 20) + plug);
+		http_resize(req);
+	}
+	/* Visible: all the new blocks, offline (no memhp_default_state). */
+	for (i = 0; i < nblk; i++) {
+		t_vis = wait_line(MEMADD, 0);
+		blk[i] = line_block();
+	}
+	for (i = 0; i < nblk; i++) {
+		c += snprintf(cmd + c, sizeof(cmd) - c, "%secho online_movable > "
+			      "/sys/devices/system/memory/memory%d/state",
+			      i ? " && " : "", blk[i]);
+		b += snprintf(blocks + b, sizeof(blocks) - b, "%s%d",
+			      i ? "," : "", blk[i]);
+	}
+	snprintf(cmd + c, sizeof(cmd) - c, "\n");
+	t_cmd = now_ms();
+	t_on = console_command(cmd, "onlining the new memory");
+	wait_reply("the plug request's reply");
+	check_reply();
+	rss1 = rss_kb(h.pid);
+	send_all(h.in, "status\n", "the console");
+	wait_line(STATUS, 0);
+	mt1 = line_memtotal();
+	if (mt1 <= mt0)
+		fail("MemTotal did not grow: %ld kB before, %ld kB after", mt0,
+		     mt1);
+	if (touch_mib) {
+		snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=/tmp/hotbench "
+			 "bs=1M count=%d 2>/dev/null\n", touch_mib);
+		console_command(cmd, "writing into the guest's tmpfs");
+		rss2 = rss_kb(h.pid);
+	}
+	poweroff();
+	printf("visible_ms=%.1f online_ms=%.1f online_cmd_ms=%.1f "
+	       "reply_ms=%.1f rss_before_kb=%ld rss_kb=%ld rss_grow_kb=%ld "
+	       "memtotal_grow_kb=%ld", t_vis - t0, t_on - t0, t_on - t_cmd,
+	       h.t_reply - t0, rss0, rss1, rss1 - rss0, mt1 - mt0);
+	if (touch_mib)
+		printf(" touch_mib=%d rss_touch_grow_kb=%ld", touch_mib,
+		       rss2 - rss1);
+	printf(" blocks=%s\n", blocks);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: hotbench [-v] [-m BOOT_MIB+PLUG_MIB [-t MIB]] "
+		"TIMEOUT_S api|qmp SOCKET -- COMMAND [ARGS...]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int boot_mib = 0, plug_mib = 0, touch_mib = 0, opt;
+	long mt0;
+	char plus;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((opt = getopt(argc, argv, "+vm:t:")) != -1) {
+		switch (opt) {
+		case 'v':
+			h.verbose = 1;
+			break;
+		case 'm':
+			if (sscanf(optarg, "%d%c%d", &boot_mib, &plus,
+				   &plug_mib) != 3 || plus != '+' ||
+			    boot_mib <= 0 || plug_mib <= 0 ||
+			    plug_mib % BLOCK_MIB ||
+			    plug_mib / BLOCK_MIB > MAX_BLOCKS)
+				usage();
+			break;
+		case 't':
+			touch_mib = atoi(optarg);
+			if (touch_mib <= 0)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	argv += optind - 1;
+	argc -= optind - 1;
+	if (argc < 6 || strcmp(argv[4], "--") || (touch_mib && !plug_mib))
+		usage();
+	h.timeout = atof(argv[1]) * 1e3;
+	h.qmp = !strcmp(argv[2], "qmp");
+	if (!h.qmp && strcmp(argv[2], "api"))
+		usage();
+	spawn(argv + 5);
+	wait_line(READY, 0);
+	mt0 = line_memtotal();
+	ctl_connect(argv[3]);
+	if (h.qmp) {
+		qmp_command(NULL, "the QMP greeting");
+		qmp_command("{\"execute\":\"qmp_capabilities\"}\n",
+			    "qmp_capabilities");
+		if (h.verbose && !plug_mib)
+			qmp_command("{\"execute\":\"query-hotpluggable-cpus\"}\n",
+				    "query-hotpluggable-cpus");
+		h.status = 0;
+	}
+	if (plug_mib)
+		mem_plug(boot_mib, plug_mib, touch_mib, mt0);
+	else
+		cpu_plug();
 	return 0;
 }
