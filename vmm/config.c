@@ -208,16 +208,20 @@ static int config_set_cpus(struct config_parser *p, const char *arg)
 	return 0;
 }
 
-/* Where the hotplug region ends: boot RAM skips the 32-bit MMIO hole. */
+uint64_t config_hotplug_base(uint64_t mem_size)
+{
+	if (mem_size <= LAYOUT_MMIO_HOLE)
+		return LAYOUT_HIGH_RAM;
+	/* Boot RAM skips the 32-bit MMIO hole and goes on from 4 GiB. */
+	return ALIGN_UP(LAYOUT_HIGH_RAM + (mem_size - LAYOUT_MMIO_HOLE),
+			CONFIG_HOTPLUG_ALIGN);
+}
+
 static bool config_mem_fits(uint64_t size, uint64_t hotplug)
 {
-	uint64_t end = size;
-
 	if (size > CONFIG_MAX_GPA || hotplug > CONFIG_MAX_GPA)
 		return false;
-	if (end > LAYOUT_MMIO_HOLE)
-		end += LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE;
-	return ALIGN_UP(end, CONFIG_HOTPLUG_ALIGN) + hotplug <= CONFIG_MAX_GPA;
+	return config_hotplug_base(size) + hotplug <= CONFIG_MAX_GPA;
 }
 
 static int config_set_memory(struct config_parser *p, const char *arg)
@@ -501,12 +505,25 @@ int config_parse(struct config *cfg, int argc, char **argv,
 }
 
 int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,
-		      char *err, size_t errlen)
+		      unsigned int phys_bits, char *err, size_t errlen)
 {
-	if (cfg->max_vcpus <= host_max_vcpus)
-		return 0;
-	snprintf(err, errlen, "--cpus: max (%u) is above this host's KVM limit "
-		 "of %u; accepted form: boot=N[,max=M] with 1 <= boot <= max "
-		 "<= %u", cfg->max_vcpus, host_max_vcpus, host_max_vcpus);
-	return -EINVAL;
+	uint64_t end = config_hotplug_base(cfg->mem_size) + cfg->hotplug_size;
+
+	if (cfg->max_vcpus > host_max_vcpus) {
+		snprintf(err, errlen, "--cpus: max (%u) is above this host's "
+			 "KVM limit of %u; accepted form: boot=N[,max=M] with "
+			 "1 <= boot <= max <= %u", cfg->max_vcpus,
+			 host_max_vcpus, host_max_vcpus);
+		return -EINVAL;
+	}
+	if (phys_bits < 64 && cfg->hotplug_size && end > (1ULL << phys_bits)) {
+		snprintf(err, errlen, "--memory: the hotplug region ends at "
+			 "%llu GiB, beyond the guest's %u-bit physical address "
+			 "space (%llu GiB); accepted form: size=SIZE"
+			 "[,hotplug_size=SIZE] with a smaller hotplug_size",
+			 (unsigned long long)(end >> 30), phys_bits,
+			 (unsigned long long)(1ULL << (phys_bits - 30)));
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -50,9 +50,15 @@ enum config_result {
 int config_parse(struct config *cfg, int argc, char **argv,
 		 char *err, size_t errlen);
 
-/* Checks limits only known at run time (KVM_CAP_MAX_VCPUS). */
+/*
+ * Checks limits only known at run time: KVM_CAP_MAX_VCPUS, and the guest's
+ * physical address width (CPUID 0x80000008) for the hotplug region.
+ */
 int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,
-		      char *err, size_t errlen);
+		      unsigned int phys_bits, char *err, size_t errlen);
+
+/* Where the hotplug region starts: above boot RAM, 128 MiB aligned. */
+uint64_t config_hotplug_base(uint64_t mem_size);
 
 /*
  * Parses "512M", "1G", "4096" (bytes); K/M/G binary suffixes, either case.

@@ -11,6 +11,7 @@
 
 #include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
+#include "devices/mem_hotplug.h"
 #include "vmm/config.h"
 #include "vmm/control.h"
 #include "vmm/hotplug.h"
@@ -61,15 +62,49 @@ static json_t *control_vcpus(struct machine *m)
 	return list;
 }
 
+/* One hotplugged RAM range, with the guest's last _OST. */
+static json_t *control_mem_slot(struct machine *m, unsigned int i)
+{
+	const struct vm_ram *r = &m->vm.hp_ram[i];
+	struct mem_hp_status st;
+	json_t *v = json_pack("{s:I, s:I, s:I, s:s}", "id", (json_int_t)i,
+		"base", (json_int_t)r->gpa, "size", (json_int_t)r->size,
+		"state", hotplug_mem_state_name(hotplug_mem_state(m, i)));
+
+	mem_hotplug_status(m->mem_hp, i, &st);
+	if (v && st.ost_valid)
+		json_object_set_new(v, "ost", json_pack("{s:I, s:I}",
+			"event", (json_int_t)st.ost_event,
+			"status", (json_int_t)st.ost_status));
+	return v;
+}
+
+static json_t *control_memory(struct machine *m)
+{
+	json_t *slots = json_array();
+	struct hotplug_mem st;
+	unsigned int i;
+
+	for (i = 0; slots && i < m->mem_slots; i++)
+		if (hotplug_mem_state(m, i) != HP_MEM_ABSENT)
+			json_array_append_new(slots, control_mem_slot(m, i));
+	hotplug_mem_status(m, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:b, s:I, s:o}",
+		"boot", (json_int_t)st.boot, "current", (json_int_t)st.current,
+		"requested", (json_int_t)st.requested,
+		"max", (json_int_t)st.max, "pending", st.pending,
+		"slots_max", (json_int_t)m->mem_slots, "slots", slots);
+}
+
 static json_t *control_config(struct machine *m)
 {
 	const struct config *c = m->cfg;
 
-	/* Like CH, boot_vcpus is what the next boot starts: resizes included. */
+	/* Like CH, boot_vcpus and size are what the next boot starts with. */
 	return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:s}, s:{s:s, s:s*, s:s}}",
 		"cpus", "boot_vcpus", (json_int_t)m->cpus_requested,
 		"max_vcpus", (json_int_t)c->max_vcpus,
-		"memory", "size", (json_int_t)c->mem_size,
+		"memory", "size", (json_int_t)m->mem_requested,
 		"hotplug_size", (json_int_t)c->hotplug_size,
 		"hotplug_method", "Acpi",
 		"payload", "kernel", c->kernel, "initramfs", c->initramfs,
@@ -79,43 +114,37 @@ static json_t *control_config(struct machine *m)
 static void control_info(struct machine *m, struct api_reply *r)
 {
 	struct hotplug_cpus st;
+	struct hotplug_mem mem;
 
 	hotplug_cpus_status(m, &st);
+	hotplug_mem_status(m, &mem);
 	control_reply_json(r, json_pack(
-		"{s:o, s:s, s:I, s:{s:{s:I, s:I, s:I, s:I, s:b, s:o}}}",
+		"{s:o, s:s, s:I, s:{s:{s:I, s:I, s:I, s:I, s:b, s:o}, s:o}}",
 		"config", control_config(m),
 		"state", m->running ? "Running" : "Shutdown",
-		"memory_actual_size", (json_int_t)m->cfg->mem_size,
+		"memory_actual_size", (json_int_t)mem.current,
 		"hotplug", "cpus", "boot", (json_int_t)st.boot,
 		"current", (json_int_t)st.current,
 		"requested", (json_int_t)st.requested,
 		"max", (json_int_t)st.max, "pending", st.pending,
-		"vcpus", control_vcpus(m)));
+		"vcpus", control_vcpus(m), "memory", control_memory(m)));
 }
 
 static void control_resize(struct machine *m, const struct api_request *req,
 			   struct api_reply *r)
 {
+	const char *field;
 	char err[256];
 	int ret;
 
-	if (req->desired_ram >= 0) {
-		api_reply_error(r, 400, "desired_ram", "desired_ram: memory "
-				"hotplug is not supported yet");
-		return;
-	}
-	if (req->desired_vcpus < 0) {
-		api_reply_error(r, 400, NULL, "nothing to resize");
-		return;
-	}
-	ret = hotplug_resize_cpus(m, (unsigned int)req->desired_vcpus, err,
-				  sizeof(err));
+	ret = hotplug_resize(m, req->desired_vcpus, req->desired_ram, err,
+			     sizeof(err), &field);
 	if (ret == -EINVAL)
-		api_reply_error(r, 400, "desired_vcpus", "%s", err);
+		api_reply_error(r, 400, field, "%s", err);
 	else if (ret == -EBUSY)
-		api_reply_error(r, 429, "desired_vcpus", "%s", err);
+		api_reply_error(r, 429, field, "%s", err);
 	else if (ret)
-		api_reply_error(r, 500, NULL, "%s", err);
+		api_reply_error(r, 500, field, "%s", err);
 	else
 		r->status = 204;
 }

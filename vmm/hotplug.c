@@ -1,7 +1,8 @@
 /*
- * vCPU hotplug on the VMM thread (vm.resize), and parking the vCPUs the
- * guest ejected. The CPU hotplug controller holds what the guest sees;
- * m->cpu_present holds which vCPUs have a thread.
+ * vm.resize on the VMM thread: its vCPU part, and both parts together;
+ * parking the vCPUs the guest ejected. The CPU hotplug controller holds
+ * what the guest sees; m->cpu_present holds which vCPUs have a thread.
+ * The RAM part is in vmm/hotplug_mem.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@ void hotplug_reap(struct machine *m)
 		m->cpu_present[i] = false;
 		log_info("vcpu%u: ejected by the guest, parked", i);
 	}
+	hotplug_mem_reap(m);
 }
 
 /* Thread first, then the controller: the guest may online it at once. */
@@ -118,19 +120,22 @@ static int hotplug_check(struct machine *m, unsigned int n, unsigned int cur,
 	return 0;
 }
 
-int hotplug_resize_cpus(struct machine *m, unsigned int n, char *err,
-			size_t errlen)
+/* 1: nothing to do, 0: n is acceptable, < 0: it is not. */
+static int hotplug_cpus_check(struct machine *m, unsigned int n, char *err,
+			      size_t errlen)
 {
-	unsigned int cur;
+	if (n == m->cpus_requested)
+		return 1;	/* idempotent: vm.info tells when it is done */
+	return hotplug_check(m, n, hotplug_count(m), err, errlen);
+}
+
+/* Returns the GED events to raise; on error nothing changed. */
+static int hotplug_cpus_apply(struct machine *m, unsigned int n, char *err,
+			      size_t errlen)
+{
+	unsigned int cur = hotplug_count(m);
 	int ret;
 
-	hotplug_reap(m);
-	cur = hotplug_count(m);
-	if (n == m->cpus_requested)
-		return 0;	/* idempotent: vm.info tells when it is done */
-	ret = hotplug_check(m, n, cur, err, errlen);
-	if (ret)
-		return ret;
 	if (!m->running) {
 		/* vm.shutdown'ed: the next vm.boot starts with n. */
 		m->cpus_requested = n;
@@ -148,8 +153,55 @@ int hotplug_resize_cpus(struct machine *m, unsigned int n, char *err,
 	}
 	m->cpus_requested = n;
 	log_info("vm.resize: vCPUs %u -> %u", cur, n);
-	ged_raise(m->ged, GED_CPU_HOTPLUG);
-	return 0;
+	return GED_CPU_HOTPLUG;
+}
+
+/*
+ * Check both parts, then map the RAM, then start the vCPUs (which can
+ * fail and unwind themselves), and only then tell the guest of either.
+ */
+int hotplug_resize(struct machine *m, long long vcpus, long long ram,
+		   char *err, size_t errlen, const char **field)
+{
+	bool do_cpus = vcpus >= 0, do_ram = ram >= 0;
+	const char *f = NULL;
+	int ret = 0, events = 0;
+
+	hotplug_reap(m);
+	if (do_cpus) {
+		f = "desired_vcpus";
+		/* The API bounds it to API_MAX_VCPUS. */
+		ret = hotplug_cpus_check(m, (unsigned int)vcpus, err, errlen);
+		do_cpus = ret == 0;
+	}
+	if (ret >= 0 && do_ram) {
+		f = "desired_ram";
+		ret = hotplug_mem_check(m, ram, err, errlen);
+		if (!ret)
+			ret = hotplug_mem_prepare(m, ram, err, errlen);
+	}
+	if (ret < 0)
+		goto out;
+	f = NULL;
+	if (do_cpus) {
+		events = hotplug_cpus_apply(m, vcpus, err, errlen);
+		if (events < 0) {
+			ret = events;
+			f = "desired_vcpus";
+			if (do_ram)
+				hotplug_mem_abort(m, ram);
+			goto out;
+		}
+	}
+	if (do_ram)
+		events |= hotplug_mem_commit(m, ram);
+	if (events && m->running)
+		ged_raise(m->ged, events);
+	ret = 0;
+out:
+	if (field)
+		*field = ret ? f : NULL;
+	return ret;
 }
 
 enum hotplug_cpu_state hotplug_cpu_state(struct machine *m, unsigned int cpu)

@@ -9,9 +9,11 @@
 #include "acpi/tables.h"
 #include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
+#include "devices/mem_hotplug.h"
 #include "devices/serial.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
+#include "vmm/hotplug.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
@@ -41,15 +43,33 @@ static void machine_ged_irq(void *opaque)
 	vm_irq_line(&m->vm, GSI_GED, 0);
 }
 
-/* On the ejecting vCPU's thread: the VMM thread parks it (hotplug_reap). */
-static void machine_cpu_ejected(void *opaque, unsigned int cpu)
+/*
+ * On the ejecting vCPU's thread: the VMM thread parks the vCPU or unmaps
+ * the RAM (hotplug_reap).
+ */
+static void machine_ejected(void *opaque, unsigned int what)
 {
 	struct machine *m = opaque;
 	uint64_t one = 1;
 
-	(void)cpu;
+	(void)what;
 	if (write(m->eject_fd, &one, sizeof(one)) < 0)
 		log_err("cannot wake the VMM thread: %s", strerror(errno));
+}
+
+/* Only with a hotplug region: no slots, no controller, no AML. */
+static int machine_add_mem_hotplug(struct machine *m)
+{
+	m->mem_requested = m->cfg->mem_size;
+	m->mem_slots = hotplug_mem_slots(m->cfg->hotplug_size,
+					 m->vm.nr_memslots);
+	if (!m->mem_slots)
+		return 0;
+	m->mem_hp = mem_hotplug_new(m->mem_slots, machine_ejected, m);
+	if (!m->mem_hp)
+		return -ENOMEM;
+	return bus_register(&m->vm.mmio, LAYOUT_MEM_HP, MEM_HP_MMIO_SIZE,
+			    mem_hotplug_io, m->mem_hp);
 }
 
 static int machine_add_hotplug(struct machine *m)
@@ -62,15 +82,15 @@ static int machine_add_hotplug(struct machine *m)
 		apic_ids[i] = vcpu_apic_id(i);
 	m->ged = ged_new(machine_ged_irq, m);
 	m->cpu_hp = cpu_hotplug_new(m->cfg->max_vcpus, m->cfg->boot_vcpus,
-				    apic_ids, machine_cpu_ejected, m);
+				    apic_ids, machine_ejected, m);
 	if (!m->ged || !m->cpu_hp)
 		return -ENOMEM;
 	ret = bus_register(&m->vm.mmio, LAYOUT_GED, GED_MMIO_SIZE, ged_io,
 			   m->ged);
-	if (ret)
-		return ret;
-	return bus_register(&m->vm.mmio, LAYOUT_CPU_HP, CPU_HP_MMIO_SIZE,
-			    cpu_hotplug_io, m->cpu_hp);
+	if (!ret)
+		ret = bus_register(&m->vm.mmio, LAYOUT_CPU_HP, CPU_HP_MMIO_SIZE,
+				   cpu_hotplug_io, m->cpu_hp);
+	return ret ? ret : machine_add_mem_hotplug(m);
 }
 
 static int machine_add_devices(struct machine *m, int serial_fd)
@@ -112,7 +132,8 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		return ret;
 	}
 	m->vm.seccomp = cfg->seccomp;
-	ret = config_check_host(cfg, m->vm.host_max_vcpus, err, errlen);
+	ret = config_check_host(cfg, m->vm.host_max_vcpus, m->vm.phys_bits,
+				err, errlen);
 	if (ret)
 		return ret;
 	ret = vm_alloc_ram(&m->vm, cfg->mem_size);
@@ -138,14 +159,19 @@ static size_t machine_dsdt(struct machine *m, struct aml_ctx *ctx,
 {
 	struct aml *body = aml_list(ctx);
 	struct aml *sb = aml_scope(ctx, "\\_SB");
+	unsigned int events = GED_CPU_HOTPLUG | GED_POWER_BUTTON;
 	size_t len;
 
 	aml_append(sb, serial_aml(ctx, "COM1", PORT_COM1, GSI_COM1));
 	aml_append(body, sb);
 	aml_append(body, cpu_hotplug_aml(ctx, LAYOUT_CPU_HP, m->cfg->max_vcpus,
 					 m->cfg->boot_vcpus, apic_ids));
-	aml_append(body, ged_aml(ctx, LAYOUT_GED, GSI_GED,
-				 GED_CPU_HOTPLUG | GED_POWER_BUTTON));
+	if (m->mem_hp) {
+		aml_append(body, mem_hotplug_aml(ctx, LAYOUT_MEM_HP,
+						 m->mem_slots));
+		events |= GED_MEM_HOTPLUG;
+	}
+	aml_append(body, ged_aml(ctx, LAYOUT_GED, GSI_GED, events));
 	len = aml_size(body);
 	*out = malloc(len);
 	if (*out)
@@ -208,6 +234,7 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	for (i = 0; i < m->cfg->max_vcpus; i++)
 		m->cpu_present[i] = i < m->cpus_requested;
 	cpu_hotplug_reset(m->cpu_hp, m->cpu_present);
+	hotplug_mem_reboot(m);
 	ged_reset(m->ged);
 	ret = vm_create(&m->vm);
 	if (ret) {
@@ -267,6 +294,8 @@ void machine_free(struct machine *m)
 	m->cpu_hp = NULL;
 	ged_free(m->ged);
 	m->ged = NULL;
+	mem_hotplug_free(m->mem_hp);
+	m->mem_hp = NULL;
 	if (m->eject_fd >= 0)
 		close(m->eject_fd);
 	m->eject_fd = -1;

@@ -16,6 +16,7 @@
 struct config;
 struct cpu_hotplug;
 struct ged;
+struct mem_hotplug;
 struct serial;
 
 struct machine {
@@ -28,7 +29,10 @@ struct machine {
 	struct cpu_hotplug *cpu_hp;
 	bool *cpu_present;	/* max_vcpus: plugged, or present at the next boot */
 	unsigned int cpus_requested;	/* by vm.resize; the next boot's count */
-	int eject_fd;		/* eventfd: the guest ejected a vCPU */
+	struct mem_hotplug *mem_hp;	/* NULL without --memory hotplug_size */
+	unsigned int mem_slots;	/* hotplug ranges the guest can have */
+	uint64_t mem_requested;	/* bytes, by vm.resize */
+	int eject_fd;		/* eventfd: the guest ejected a vCPU or RAM */
 	bool running;
 };
 

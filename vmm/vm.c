@@ -46,7 +46,21 @@ static int vm_check_caps(struct vm *vm)
 	if (n <= 0)
 		n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	vm->host_max_vcpus = n > 0 ? n : 1;
+	n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	vm->nr_memslots = n > 0 ? n : 32;
 	return 0;
+}
+
+/* CPUID 0x80000008 EAX[7:0], as KVM reports it for guests. */
+static unsigned int vm_find_phys_bits(const struct kvm_cpuid2 *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008 &&
+		    (c->entries[i].eax & 0xFF))
+			return c->entries[i].eax & 0xFF;
+	return 36;	/* what x86 guarantees without the leaf */
 }
 
 static int vm_get_cpuid(struct vm *vm)
@@ -96,6 +110,7 @@ int vm_init(struct vm *vm, unsigned int max_vcpus)
 	ret = vm_get_cpuid(vm);
 	if (ret)
 		goto err;
+	vm->phys_bits = vm_find_phys_bits(vm->cpuid);
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->event_fd < 0) {
 		ret = -errno;
@@ -140,22 +155,75 @@ int vm_alloc_ram(struct vm *vm, uint64_t size)
 	return 0;
 }
 
+static int vm_set_slot(struct vm *vm, unsigned int slot,
+		       const struct vm_ram *r, uint64_t size)
+{
+	struct kvm_userspace_memory_region k = {
+		.slot = slot,
+		.guest_phys_addr = r->gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)r->host,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &k) ? -errno : 0;
+}
+
 static int vm_set_slots(struct vm *vm)
 {
 	unsigned int i;
+	int ret = 0;
 
-	for (i = 0; i < vm->nregions; i++) {
-		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.guest_phys_addr = vm->regions[i].gpa,
-			.memory_size = vm->regions[i].size,
-			.userspace_addr = (uintptr_t)vm->regions[i].host,
-		};
+	for (i = 0; i < vm->nregions && !ret; i++)
+		ret = vm_set_slot(vm, i, &vm->regions[i], vm->regions[i].size);
+	for (i = 0; i < VM_MAX_HP_RAM && !ret; i++)
+		if (vm->hp_ram[i].host)
+			ret = vm_set_slot(vm, VM_MAX_RAM + i, &vm->hp_ram[i],
+					  vm->hp_ram[i].size);
+	return ret;
+}
 
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
-			return -errno;
+int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size)
+{
+	struct vm_ram *r;
+	int ret;
+
+	if (slot >= VM_MAX_HP_RAM || vm->hp_ram[slot].host || !size)
+		return -EINVAL;
+	r = &vm->hp_ram[slot];
+	if (VM_MAX_RAM + slot >= vm->nr_memslots)
+		return -ENOSPC;
+	/* No THP: the host pays for what the guest touches, 4 KiB at a time. */
+	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->host == MAP_FAILED) {
+		r->host = NULL;
+		return -errno;
 	}
-	return 0;
+	r->gpa = gpa;
+	r->size = size;
+	if (vm->fd < 0)
+		return 0;
+	ret = vm_set_slot(vm, VM_MAX_RAM + slot, r, size);
+	if (ret) {
+		munmap(r->host, size);
+		*r = (struct vm_ram){ 0 };
+	}
+	return ret;
+}
+
+void vm_remove_ram(struct vm *vm, unsigned int slot)
+{
+	struct vm_ram *r;
+
+	if (slot >= VM_MAX_HP_RAM || !vm->hp_ram[slot].host)
+		return;
+	r = &vm->hp_ram[slot];
+	/* Size 0 deletes the slot; KVM waits out vCPUs still using it. */
+	if (vm->fd >= 0 && vm_set_slot(vm, VM_MAX_RAM + slot, r, 0))
+		log_err("hotplug RAM %u: KVM kept the slot: %s", slot,
+			strerror(errno));
+	munmap(r->host, r->size);
+	*r = (struct vm_ram){ 0 };
 }
 
 int vm_create(struct vm *vm)
@@ -197,6 +265,8 @@ void vm_free(struct vm *vm)
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	vm->ram = NULL;
+	for (unsigned int i = 0; i < VM_MAX_HP_RAM; i++)
+		vm_remove_ram(vm, i);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	vm->event_fd = -1;

@@ -16,6 +16,7 @@ struct vcpu;
 struct kvm_cpuid2;
 
 #define VM_MAX_RAM	2	/* below the 32-bit hole, above 4 GiB */
+#define VM_MAX_HP_RAM	64	/* hotplugged ranges, one KVM slot each */
 
 struct vm_ram {
 	uint64_t gpa;
@@ -41,6 +42,9 @@ struct vm {
 	uint64_t ram_size;
 	struct vm_ram regions[VM_MAX_RAM];
 	unsigned int nregions;
+	struct vm_ram hp_ram[VM_MAX_HP_RAM];	/* host NULL: absent */
+	unsigned int nr_memslots;	/* KVM's limit */
+	unsigned int phys_bits;		/* guest physical address width */
 
 	struct bus pio;
 	struct bus mmio;
@@ -57,6 +61,13 @@ struct vm {
 int vm_init(struct vm *vm, unsigned int max_vcpus);
 /* Maps boot RAM (not yet given to KVM). */
 int vm_alloc_ram(struct vm *vm, uint64_t size);
+/*
+ * Maps size bytes (untouched, unreserved) as hotplug range `slot` at gpa,
+ * and gives it to KVM now if the VM exists, else at vm_create.
+ */
+int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size);
+/* Takes range `slot` from KVM and unmaps it: its RSS goes back to the host. */
+void vm_remove_ram(struct vm *vm, unsigned int slot);
 /* Creates the KVM VM: TSS, irqchip, PIT, memory slots. */
 int vm_create(struct vm *vm);
 /* Closes the KVM VM; the vCPUs must be stopped and closed first. */

@@ -9,7 +9,12 @@
  *   EVMM-INIT: poweroff | reboot
  *   EVMM-INIT: power-button                  (then poweroff)
  *
- * Input lines are `poweroff`, `reboot`, `status` or a /bin/sh command.
+ *   EVMM-INIT: memtest pages=N high=N bad=N  (then done rc=0 if bad=0)
+ *
+ * Input lines are `poweroff`, `reboot`, `status`, `memtest MIB` or a
+ * /bin/sh command. memtest writes a pattern into MIB MiB of fresh memory,
+ * reads it back, and counts the pages that sit at or above 4 GiB
+ * physical (where hotplugged RAM goes), from /proc/self/pagemap.
  * Being PID 1 it reaps orphans, never exits, and turns busybox's
  * poweroff/reboot/halt signals into the real thing. Like systemd-logind,
  * it powers off on the ACPI power button's KEY_POWER (the initramfs
@@ -23,9 +28,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -197,6 +204,42 @@ static void power(int cmd, const char *what)
 	say(PREFIX "%s failed: %s", what, strerror(errno));
 }
 
+/* Physical frame of the page at p; 0 if unknown. */
+static uint64_t page_frame(int pagemap, const void *p)
+{
+	uint64_t e = 0;
+	off_t off = (uintptr_t)p / 4096 * sizeof(e);
+
+	if (pread(pagemap, &e, sizeof(e), off) != sizeof(e))
+		return 0;
+	return (e >> 63) ? e & ((1ULL << 55) - 1) : 0;
+}
+
+static int memtest(unsigned long mib)
+{
+	size_t len = mib << 20, i, pages = len / 4096, high = 0, bad = 0;
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (!mib || mem == MAP_FAILED || pagemap < 0) {
+		say(PREFIX "memtest: %s", strerror(errno));
+		return 1;
+	}
+	/* A few words per page, each naming its page: enough to catch aliasing. */
+	for (i = 0; i < pages; i++)
+		for (size_t w = 0; w < 512; w += 128)
+			mem[i * 512 + w] = 0x5a5a000000000000ULL ^ (i << 9 | w);
+	for (i = 0; i < pages; i++) {
+		for (size_t w = 0; w < 512; w += 128)
+			bad += mem[i * 512 + w] !=
+			       (0x5a5a000000000000ULL ^ (i << 9 | w));
+		high += page_frame(pagemap, &mem[i * 512]) >= (1ULL << 20);
+	}
+	say(PREFIX "memtest pages=%zu high=%zu bad=%zu", pages, high, bad);
+	return bad != 0;
+}
+
 static void run_shell(const char *line)
 {
 	pid_t pid = fork();
@@ -212,6 +255,8 @@ static void run_shell(const char *line)
 		set_ignored(SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (!strncmp(line, "memtest ", 8))
+			_exit(memtest(strtoul(line + 8, NULL, 0)));
 		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
 		_exit(127);
 	}

@@ -310,10 +310,38 @@ END_TEST
 START_TEST(test_check_host)
 {
 	ck_assert_int_eq(RUN("--cpus", "boot=2,max=8"), CONFIG_RUN);
-	ck_assert_int_eq(config_check_host(&cfg, 8, err, sizeof(err)), 0);
-	ck_assert_fails(config_check_host(&cfg, 4, err, sizeof(err)),
+	ck_assert_int_eq(config_check_host(&cfg, 8, 40, err, sizeof(err)), 0);
+	ck_assert_fails(config_check_host(&cfg, 4, 40, err, sizeof(err)),
 			-EINVAL, "--cpus");
 	ck_assert_ptr_nonnull(strstr(err, "max (8)"));
+}
+END_TEST
+
+/* The hotplug region must end inside the guest's physical address width. */
+START_TEST(test_check_host_phys_bits)
+{
+	ck_assert_int_eq(RUN("--memory", "size=1G,hotplug_size=28G"),
+			 CONFIG_RUN);
+	/* [4 GiB, 32 GiB) fits 35 bits exactly, not 34. */
+	ck_assert_int_eq(config_check_host(&cfg, 8, 35, err, sizeof(err)), 0);
+	ck_assert_fails(config_check_host(&cfg, 8, 34, err, sizeof(err)),
+			-EINVAL, "--memory");
+	ck_assert_ptr_nonnull(strstr(err, "34-bit"));
+	/* No hotplug region: nothing to check. */
+	ck_assert_int_eq(RUN("--memory", "size=1G"), CONFIG_RUN);
+	ck_assert_int_eq(config_check_host(&cfg, 8, 30, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_hotplug_base)
+{
+	/* Up to 3 GiB of boot RAM: the region starts at 4 GiB. */
+	ck_assert_uint_eq(config_hotplug_base(512ULL << 20), 4ULL << 30);
+	ck_assert_uint_eq(config_hotplug_base(3ULL << 30), 4ULL << 30);
+	/* Above: after the high part, rounded up to 128 MiB. */
+	ck_assert_uint_eq(config_hotplug_base((3ULL << 30) + (2 << 20)),
+			  (4ULL << 30) + (128 << 20));
+	ck_assert_uint_eq(config_hotplug_base(4ULL << 30), 5ULL << 30);
 }
 END_TEST
 
@@ -616,7 +644,8 @@ Suite *config_suite(void)
 		test_serial_off, test_serial_file, test_api_socket,
 		test_api_socket_path_form, test_seccomp, test_log_level,
 		test_verbose, test_version, test_help, test_repeated,
-		test_parse_size, test_check_host,
+		test_parse_size, test_check_host, test_check_host_phys_bits,
+		test_hotplug_base,
 		test_cpus_zero, test_cpus_max_zero, test_cpus_negative,
 		test_cpus_not_numeric, test_cpus_trailing, test_cpus_overflow,
 		test_cpus_max_below_boot, test_cpus_max_too_high,

@@ -1,0 +1,563 @@
+/*
+ * ACPI memory hotplug controller: QEMU's 24-byte register block
+ * (acpi-hotplug-protocols.md §2) and the \_SB.MHPD + \_SB.MHPC AML.
+ *
+ * Guest writes, by offset (lengths other than 1..4 are ignored):
+ *	0x00	the selector, zero-extended from the bytes written
+ *	0x04	_OST event
+ *	0x08	_OST status (completes an _OST)
+ *	0x14	flags action (byte 0): clear insert, else clear remove, else eject
+ * Anything else is ignored, and so is everything but the selector while
+ * the selector is out of range. Reads see the block as 24 bytes and have
+ * no side effects.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi/aml.h"
+#include "devices/mem_hotplug.h"
+
+#define MEM_HP_NO_EJECT		(-1)
+
+struct mem_slot {
+	uint64_t base, size;
+	bool enabled, inserting, remove_requested, removing, ejected;
+	bool ost_valid;
+	uint32_t ost_event, ost_status;
+};
+
+struct mem_hotplug {
+	pthread_mutex_t lock;
+	unsigned int nslots;
+	uint32_t selector;	/* guest-written: only an index when < nslots */
+	mem_hp_eject_fn eject;
+	void *opaque;
+	struct mem_slot slots[];
+};
+
+struct mem_hotplug *mem_hotplug_new(unsigned int nslots, mem_hp_eject_fn eject,
+				    void *opaque)
+{
+	struct mem_hotplug *h;
+
+	if (!nslots || nslots > MEM_HP_MAX_SLOTS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h) + nslots * sizeof(h->slots[0]));
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->lock, NULL);
+	h->nslots = nslots;
+	h->eject = eject;
+	h->opaque = opaque;
+	return h;
+}
+
+void mem_hotplug_free(struct mem_hotplug *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+/* --- Guest side (vCPU threads) -------------------------------------------- */
+
+static struct mem_slot *mem_hp_selected(struct mem_hotplug *h)
+{
+	return h->selector < h->nslots ? &h->slots[h->selector] : NULL;
+}
+
+static uint32_t mem_hp_le(const uint8_t *data, uint32_t len)
+{
+	uint32_t v = 0;
+
+	while (len--)
+		v = v << 8 | data[len];
+	return v;
+}
+
+static void mem_hp_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = v >> (8 * i);
+}
+
+/* The 24 bytes a read sees right now. */
+static void mem_hp_regs(struct mem_hotplug *h, uint8_t *regs)
+{
+	struct mem_slot *s = mem_hp_selected(h);
+
+	memset(regs, 0, MEM_HP_MMIO_SIZE);
+	if (!s)
+		return;
+	mem_hp_put32(regs + MEM_HP_BASE_LO, s->base);
+	mem_hp_put32(regs + MEM_HP_BASE_HI, s->base >> 32);
+	mem_hp_put32(regs + MEM_HP_SIZE_LO, s->size);
+	mem_hp_put32(regs + MEM_HP_SIZE_HI, s->size >> 32);
+	regs[MEM_HP_FLAGS] = (s->enabled ? MEM_HP_F_ENABLED : 0) |
+			     (s->inserting ? MEM_HP_F_INSERT : 0) |
+			     (s->removing ? MEM_HP_F_REMOVE : 0);
+}
+
+static void mem_hp_read(struct mem_hotplug *h, uint64_t offset,
+			uint8_t *data, uint32_t len)
+{
+	uint8_t regs[MEM_HP_MMIO_SIZE];
+	uint64_t n;
+
+	memset(data, 0, len);
+	if (offset >= MEM_HP_MMIO_SIZE)
+		return;
+	pthread_mutex_lock(&h->lock);
+	mem_hp_regs(h, regs);
+	pthread_mutex_unlock(&h->lock);
+	n = MEM_HP_MMIO_SIZE - offset;
+	memcpy(data, regs + offset, len < n ? len : n);
+}
+
+/* The guest's _EJ0, honoured only for a removal the VMM asked for. */
+static int mem_hp_try_eject(struct mem_hotplug *h)
+{
+	struct mem_slot *s = &h->slots[h->selector];
+
+	if (!s->enabled || !s->remove_requested)
+		return MEM_HP_NO_EJECT;
+	s->enabled = s->inserting = false;
+	s->remove_requested = s->removing = false;
+	s->ejected = true;
+	return h->selector;
+}
+
+/* One action per write, in QEMU's order. */
+static int mem_hp_write_flags(struct mem_hotplug *h, uint8_t v)
+{
+	struct mem_slot *s = &h->slots[h->selector];
+
+	if (v & MEM_HP_F_INSERT)
+		s->inserting = false;
+	else if (v & MEM_HP_F_REMOVE)
+		s->removing = false;
+	else if (v & MEM_HP_F_EJECT)
+		return mem_hp_try_eject(h);
+	return MEM_HP_NO_EJECT;
+}
+
+/* Returns the slot ejected by this write, or MEM_HP_NO_EJECT. */
+static int mem_hp_write(struct mem_hotplug *h, uint64_t offset,
+			const uint8_t *data, uint32_t len)
+{
+	struct mem_slot *s;
+
+	if (offset == MEM_HP_BASE_LO) {
+		h->selector = mem_hp_le(data, len);
+		return MEM_HP_NO_EJECT;
+	}
+	s = mem_hp_selected(h);
+	if (!s)
+		return MEM_HP_NO_EJECT;
+	switch (offset) {
+	case MEM_HP_BASE_HI:
+		s->ost_event = mem_hp_le(data, len);
+		break;
+	case MEM_HP_SIZE_LO:
+		s->ost_status = mem_hp_le(data, len);
+		s->ost_valid = true;
+		break;
+	case MEM_HP_FLAGS:
+		return mem_hp_write_flags(h, data[0]);
+	}
+	return MEM_HP_NO_EJECT;
+}
+
+void mem_hotplug_io(void *opaque, uint64_t offset, uint8_t *data,
+		    uint32_t len, bool is_write)
+{
+	struct mem_hotplug *h = opaque;
+	int ejected;
+
+	if (!is_write) {
+		mem_hp_read(h, offset, data, len);
+		return;
+	}
+	if (len < 1 || len > 4)
+		return;
+	pthread_mutex_lock(&h->lock);
+	ejected = mem_hp_write(h, offset, data, len);
+	pthread_mutex_unlock(&h->lock);
+	/* Unlocked: the callback may wait for threads that use this device. */
+	if (ejected != MEM_HP_NO_EJECT && h->eject)
+		h->eject(h->opaque, ejected);
+}
+
+/* --- VMM thread ----------------------------------------------------------- */
+
+void mem_hotplug_reset(struct mem_hotplug *h, const uint64_t *base,
+		       const uint64_t *size)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nslots; i++) {
+		bool on = base && size && size[i] &&
+			  base[i] + size[i] > base[i];
+
+		h->slots[i] = (struct mem_slot){
+			.base = on ? base[i] : 0,
+			.size = on ? size[i] : 0,
+			.enabled = on,
+		};
+	}
+	h->selector = 0;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* An eject not yet taken also blocks a plug: the VMM must unmap it first. */
+int mem_hotplug_plug(struct mem_hotplug *h, unsigned int slot, uint64_t base,
+		     uint64_t size)
+{
+	struct mem_slot *s;
+	int ret = -EINVAL;
+
+	if (slot >= h->nslots || !size || base + size < base)
+		return -EINVAL;
+	pthread_mutex_lock(&h->lock);
+	s = &h->slots[slot];
+	if (!s->enabled && !s->ejected) {
+		*s = (struct mem_slot){ .base = base, .size = size,
+					.enabled = true, .inserting = true };
+		ret = 0;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+int mem_hotplug_request_remove(struct mem_hotplug *h, unsigned int slot)
+{
+	struct mem_slot *s;
+	int ret = -EINVAL;
+
+	if (slot >= h->nslots)
+		return -EINVAL;
+	pthread_mutex_lock(&h->lock);
+	s = &h->slots[slot];
+	if (s->enabled && !s->remove_requested) {
+		s->remove_requested = s->removing = true;
+		s->ost_valid = false;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+bool mem_hotplug_take_ejected(struct mem_hotplug *h, unsigned int slot)
+{
+	bool ejected;
+
+	if (slot >= h->nslots)
+		return false;
+	pthread_mutex_lock(&h->lock);
+	ejected = h->slots[slot].ejected;
+	h->slots[slot].ejected = false;
+	pthread_mutex_unlock(&h->lock);
+	return ejected;
+}
+
+void mem_hotplug_status(struct mem_hotplug *h, unsigned int slot,
+			struct mem_hp_status *st)
+{
+	struct mem_slot s = { 0 };
+
+	if (h && slot < h->nslots) {
+		pthread_mutex_lock(&h->lock);
+		s = h->slots[slot];
+		pthread_mutex_unlock(&h->lock);
+	}
+	*st = (struct mem_hp_status){
+		.base = s.enabled || s.ejected ? s.base : 0,
+		.size = s.enabled || s.ejected ? s.size : 0,
+		.enabled = s.enabled,
+		.inserting = s.inserting,
+		.remove_requested = s.remove_requested,
+		.removing = s.removing,
+		.ejected = s.ejected,
+		.ost_event = s.ost_event,
+		.ost_status = s.ost_status,
+		.ost_valid = s.ost_valid,
+	};
+}
+
+/* --- AML ------------------------------------------------------------------ */
+
+#define MHPC(f)		"\\_SB.MHPC." f
+
+static struct aml *mem_hp_lock(struct aml_ctx *ctx)
+{
+	return aml_acquire(ctx, aml_name(ctx, MHPC("MLCK")), 0xffff);
+}
+
+static struct aml *mem_hp_unlock(struct aml_ctx *ctx)
+{
+	return aml_release(ctx, aml_name(ctx, MHPC("MLCK")));
+}
+
+static struct aml *mem_hp_set(struct aml_ctx *ctx, const char *field,
+			      struct aml *value)
+{
+	return aml_store(ctx, value, aml_name(ctx, field));
+}
+
+/* Lock, select slot Arg0: how every per-slot method starts. */
+static struct aml *mem_hp_method(struct aml_ctx *ctx, const char *name,
+				 unsigned int nargs)
+{
+	struct aml *m = aml_method(ctx, name, nargs, 1);
+
+	aml_append(m, mem_hp_lock(ctx));
+	aml_append(m, mem_hp_set(ctx, MHPC("MSEL"), aml_arg(ctx, 0)));
+	return m;
+}
+
+/* \_SB.MHPD: the register block and its region. */
+static struct aml *mem_hp_mhpd(struct aml_ctx *ctx, uint32_t base)
+{
+	struct aml *dev = aml_device(ctx, "\\_SB.MHPD");
+	struct aml *crs = aml_resource_template(ctx);
+
+	aml_append(dev, aml_name_decl(ctx, "_HID", aml_eisaid(ctx, "PNP0A06")));
+	aml_append(dev, aml_name_decl(ctx, "_UID", aml_string(ctx,
+						"Memory hotplug resources")));
+	aml_append(crs, aml_memory32_fixed(ctx, base, MEM_HP_MMIO_SIZE, 1));
+	aml_append(dev, aml_name_decl(ctx, "_CRS", crs));
+	aml_append(dev, aml_operation_region(ctx, "HPMR", AML_SYSTEM_MEMORY,
+					     base, MEM_HP_MMIO_SIZE));
+	return dev;
+}
+
+static void mem_hp_fields(struct aml_ctx *ctx, struct aml *dev)
+{
+	static const char *const rd[] = { "MRBL", "MRBH", "MRLL", "MRLH",
+					  "MPX_" };
+	static const char *const wr[] = { "MSEL", "MOEV", "MOSC" };
+	struct aml *f;
+	size_t i;
+
+	f = aml_field(ctx, "\\_SB.MHPD.HPMR", AML_DWORD_ACC, AML_PRESERVE);
+	for (i = 0; i < 5; i++)
+		aml_append(f, aml_named_field(ctx, rd[i], 32));
+	aml_append(dev, f);
+	/* WriteAsZeros: setting one bit never writes the others back. */
+	f = aml_field(ctx, "\\_SB.MHPD.HPMR", AML_BYTE_ACC, AML_WRITE_AS_ZEROS);
+	aml_append(f, aml_field_offset(ctx, MEM_HP_FLAGS));
+	aml_append(f, aml_named_field(ctx, "MES_", 1));
+	aml_append(f, aml_named_field(ctx, "MINS", 1));
+	aml_append(f, aml_named_field(ctx, "MRMV", 1));
+	aml_append(f, aml_named_field(ctx, "MEJ_", 1));
+	aml_append(dev, f);
+	f = aml_field(ctx, "\\_SB.MHPD.HPMR", AML_DWORD_ACC, AML_PRESERVE);
+	for (i = 0; i < 3; i++)
+		aml_append(f, aml_named_field(ctx, wr[i], 32));
+	aml_append(dev, f);
+}
+
+/* MRST(slot): 0xF when enabled, else 0. */
+static struct aml *mem_hp_mrst(struct aml_ctx *ctx)
+{
+	struct aml *m = mem_hp_method(ctx, "MRST", 1), *iff;
+
+	aml_append(m, aml_store(ctx, aml_int(ctx, 0), aml_local(ctx, 0)));
+	iff = aml_if(ctx, aml_lequal(ctx, aml_name(ctx, MHPC("MES_")),
+				     aml_int(ctx, 1)));
+	aml_append(iff, aml_store(ctx, aml_int(ctx, 0xf), aml_local(ctx, 0)));
+	aml_append(m, iff);
+	aml_append(m, mem_hp_unlock(ctx));
+	aml_append(m, aml_return(ctx, aml_local(ctx, 0)));
+	return m;
+}
+
+/* (hi << 32) | lo of two 32-bit fields: ACPI integers are 64-bit here. */
+static struct aml *mem_hp_u64(struct aml_ctx *ctx, const char *lo,
+			      const char *hi)
+{
+	return aml_or(ctx, aml_shiftleft(ctx, aml_name(ctx, hi),
+					 aml_int(ctx, 32)),
+		      aml_name(ctx, lo), NULL);
+}
+
+/* MCRS(slot): the slot's range as a QWordMemory descriptor. */
+static struct aml *mem_hp_mcrs(struct aml_ctx *ctx)
+{
+	struct aml *m = mem_hp_method(ctx, "MCRS", 1), *crs;
+
+	crs = aml_resource_template(ctx);
+	aml_append(crs, aml_qword_memory(ctx, 0, 1));
+	aml_append(m, aml_name_decl(ctx, "MR64", crs));
+	/* Byte offsets of min, max and length in the QWord descriptor. */
+	aml_append(m, aml_create_qword_field(ctx, aml_name(ctx, "MR64"),
+					     aml_int(ctx, 14), "MIN_"));
+	aml_append(m, aml_create_qword_field(ctx, aml_name(ctx, "MR64"),
+					     aml_int(ctx, 22), "MAX_"));
+	aml_append(m, aml_create_qword_field(ctx, aml_name(ctx, "MR64"),
+					     aml_int(ctx, 38), "LEN_"));
+	aml_append(m, aml_store(ctx, mem_hp_u64(ctx, MHPC("MRBL"),
+						MHPC("MRBH")),
+				aml_name(ctx, "MIN_")));
+	aml_append(m, aml_store(ctx, mem_hp_u64(ctx, MHPC("MRLL"),
+						MHPC("MRLH")),
+				aml_name(ctx, "LEN_")));
+	aml_append(m, aml_store(ctx, aml_subtract(ctx,
+		aml_add(ctx, aml_name(ctx, "MIN_"), aml_name(ctx, "LEN_"),
+			NULL), aml_int(ctx, 1), NULL), aml_name(ctx, "MAX_")));
+	aml_append(m, mem_hp_unlock(ctx));
+	aml_append(m, aml_return(ctx, aml_name(ctx, "MR64")));
+	return m;
+}
+
+/* MOST(slot, event, status, buffer): _OST. */
+static struct aml *mem_hp_most(struct aml_ctx *ctx)
+{
+	struct aml *m = mem_hp_method(ctx, "MOST", 4);
+
+	aml_append(m, mem_hp_set(ctx, MHPC("MOEV"), aml_arg(ctx, 1)));
+	aml_append(m, mem_hp_set(ctx, MHPC("MOSC"), aml_arg(ctx, 2)));
+	aml_append(m, mem_hp_unlock(ctx));
+	return m;
+}
+
+/* MEJ0(slot, arg): the eject write. */
+static struct aml *mem_hp_mej0(struct aml_ctx *ctx)
+{
+	struct aml *m = mem_hp_method(ctx, "MEJ0", 2);
+
+	aml_append(m, mem_hp_set(ctx, MHPC("MEJ_"), aml_int(ctx, 1)));
+	aml_append(m, mem_hp_unlock(ctx));
+	return m;
+}
+
+static void mem_hp_name(char *name, unsigned int slot)
+{
+	snprintf(name, 5, "MP%02X", slot);
+}
+
+/* MTFY(slot, value): Notify needs the device by name, hence one If each. */
+static struct aml *mem_hp_mtfy(struct aml_ctx *ctx, unsigned int nslots)
+{
+	struct aml *m = aml_method(ctx, "MTFY", 2, 0), *iff;
+	unsigned int i;
+	char name[5];
+
+	for (i = 0; i < nslots; i++) {
+		mem_hp_name(name, i);
+		iff = aml_if(ctx, aml_lequal(ctx, aml_arg(ctx, 0),
+					     aml_int(ctx, i)));
+		aml_append(iff, aml_notify(ctx, aml_name(ctx, name),
+					   aml_arg(ctx, 1)));
+		aml_append(m, iff);
+	}
+	return m;
+}
+
+/* If (field == One) { MTFY (Local0, value); field = One } */
+static struct aml *mem_hp_event(struct aml_ctx *ctx, const char *field,
+				unsigned int value)
+{
+	struct aml *iff = aml_if(ctx, aml_lequal(ctx, aml_name(ctx, field),
+						 aml_int(ctx, 1)));
+
+	aml_append(iff, aml_call(ctx, MHPC("MTFY"), 2, aml_local(ctx, 0),
+				 aml_int(ctx, value)));
+	aml_append(iff, mem_hp_set(ctx, field, aml_int(ctx, 1)));
+	return iff;
+}
+
+/* MSCN: every slot; an insert is a Device Check, else a removal an Eject Request. */
+static struct aml *mem_hp_mscn(struct aml_ctx *ctx, unsigned int nslots)
+{
+	struct aml *m = aml_method(ctx, "MSCN", 0, 1);
+	struct aml *loop, *els;
+
+	aml_append(m, mem_hp_lock(ctx));
+	aml_append(m, aml_store(ctx, aml_int(ctx, 0), aml_local(ctx, 0)));
+	loop = aml_while(ctx, aml_lless(ctx, aml_local(ctx, 0),
+					aml_int(ctx, nslots)));
+	aml_append(loop, mem_hp_set(ctx, MHPC("MSEL"), aml_local(ctx, 0)));
+	aml_append(loop, mem_hp_event(ctx, MHPC("MINS"), 1));
+	els = aml_else(ctx);
+	aml_append(els, mem_hp_event(ctx, MHPC("MRMV"), 3));
+	aml_append(loop, els);
+	aml_append(loop, aml_increment(ctx, aml_local(ctx, 0)));
+	aml_append(m, loop);
+	aml_append(m, mem_hp_unlock(ctx));
+	aml_append(m, aml_return(ctx, aml_int(ctx, 1)));
+	return m;
+}
+
+/* MPxx: a memory device whose every method asks the controller. */
+static struct aml *mem_hp_dimm(struct aml_ctx *ctx, unsigned int i)
+{
+	struct aml *dev, *m;
+	char name[5];
+
+	mem_hp_name(name, i);
+	dev = aml_device(ctx, name);
+	aml_append(dev, aml_name_decl(ctx, "_HID", aml_eisaid(ctx, "PNP0C80")));
+	aml_append(dev, aml_name_decl(ctx, "_UID", aml_int(ctx, i)));
+	m = aml_method(ctx, "_STA", 0, 0);
+	aml_append(m, aml_return(ctx, aml_call(ctx, MHPC("MRST"), 1,
+					       aml_int(ctx, i))));
+	aml_append(dev, m);
+	m = aml_method(ctx, "_CRS", 0, 0);
+	aml_append(m, aml_return(ctx, aml_call(ctx, MHPC("MCRS"), 1,
+					       aml_int(ctx, i))));
+	aml_append(dev, m);
+	m = aml_method(ctx, "_OST", 3, 0);
+	aml_append(m, aml_call(ctx, MHPC("MOST"), 4, aml_int(ctx, i),
+			       aml_arg(ctx, 0), aml_arg(ctx, 1),
+			       aml_arg(ctx, 2)));
+	aml_append(dev, m);
+	m = aml_method(ctx, "_EJ0", 1, 0);
+	aml_append(m, aml_call(ctx, MHPC("MEJ0"), 2, aml_int(ctx, i),
+			       aml_arg(ctx, 0)));
+	aml_append(dev, m);
+	return dev;
+}
+
+static struct aml *mem_hp_mhpc(struct aml_ctx *ctx, unsigned int nslots)
+{
+	struct aml *dev = aml_device(ctx, "\\_SB.MHPC");
+	unsigned int i;
+
+	aml_append(dev, aml_name_decl(ctx, "_HID", aml_eisaid(ctx, "PNP0A06")));
+	aml_append(dev, aml_name_decl(ctx, "_UID", aml_string(ctx,
+						"DIMM devices")));
+	aml_append(dev, aml_name_decl(ctx, "MDNR", aml_int(ctx, nslots)));
+	aml_append(dev, aml_mutex(ctx, "MLCK", 0));
+	mem_hp_fields(ctx, dev);
+	aml_append(dev, mem_hp_mrst(ctx));
+	aml_append(dev, mem_hp_mcrs(ctx));
+	aml_append(dev, mem_hp_most(ctx));
+	aml_append(dev, mem_hp_mej0(ctx));
+	aml_append(dev, mem_hp_mtfy(ctx, nslots));
+	aml_append(dev, mem_hp_mscn(ctx, nslots));
+	for (i = 0; i < nslots; i++)
+		aml_append(dev, mem_hp_dimm(ctx, i));
+	return dev;
+}
+
+struct aml *mem_hotplug_aml(struct aml_ctx *ctx, uint64_t mmio_base,
+			    unsigned int nslots)
+{
+	struct aml *list;
+
+	if (!nslots || nslots > MEM_HP_MAX_SLOTS ||
+	    mmio_base > 0x100000000ULL - MEM_HP_MMIO_SIZE)
+		return NULL;
+	list = aml_list(ctx);
+	aml_append(list, mem_hp_mhpd(ctx, mmio_base));
+	aml_append(list, mem_hp_mhpc(ctx, nslots));
+	return list;
+}
