@@ -233,18 +233,34 @@ static bool hp_done(json_t *o)
 	       hp_int(o, "current") == hp_int(o, "requested");
 }
 
+/* A count as it is; bytes as 3G or 3072M when they are whole. */
+static const char *hp_fmt(char *buf, size_t len, long long v, bool bytes)
+{
+	if (bytes && v > 0 && !(v % (1LL << 30)))
+		snprintf(buf, len, "%lldG", v >> 30);
+	else if (bytes && v > 0 && !(v % (1LL << 20)))
+		snprintf(buf, len, "%lldM", v >> 20);
+	else
+		snprintf(buf, len, "%lld", v);
+	return buf;
+}
+
 static void hp_print(FILE *f, const char *what, json_t *o)
 {
+	bool bytes = !strcmp(what + strspn(what, " "), "memory");
+	char a[32], b[32], c[32];
+
 	if (!o)
 		return;
-	fprintf(f, "%s: %lld (boot %lld, max %lld", what,
-		(long long)hp_int(o, "current"), (long long)hp_int(o, "boot"),
-		(long long)hp_int(o, "max"));
+	fprintf(f, "%s: %s (boot %s, max %s", what,
+		hp_fmt(a, sizeof(a), hp_int(o, "current"), bytes),
+		hp_fmt(b, sizeof(b), hp_int(o, "boot"), bytes),
+		hp_fmt(c, sizeof(c), hp_int(o, "max"), bytes));
 	if (hp_done(o))
 		fputs(")\n", f);
 	else
-		fprintf(f, "), requested %lld%s\n",
-			(long long)hp_int(o, "requested"),
+		fprintf(f, "), requested %s%s\n",
+			hp_fmt(a, sizeof(a), hp_int(o, "requested"), bytes),
 			json_is_true(json_object_get(o, "pending")) ?
 			", pending" : "");
 }

@@ -142,3 +142,25 @@ const char *api_evmmctl(void)
 
 	return v && *v ? v : "build/evmmctl";
 }
+
+json_t *api_info(struct guest *g, const char *sock)
+{
+	char *resp;
+	int code = api_call(sock, "GET", "vm.info", NULL, &resp);
+	json_t *j = json_loads(resp, 0, NULL);
+
+	guest_check(g, code == 200 && j, "vm.info: HTTP %d \"%s\"", code,
+		    resp);
+	free(resp);
+	return j;
+}
+
+long long api_info_hotplug(struct guest *g, json_t *info, const char *part,
+			   const char *key)
+{
+	json_t *v = json_object_get(json_object_get(json_object_get(info,
+				    "hotplug"), part), key);
+
+	guest_check(g, v, "vm.info has no hotplug.%s.%s", part, key);
+	return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+}

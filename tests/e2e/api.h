@@ -5,7 +5,10 @@
 #ifndef EVMM_TESTS_E2E_API_H
 #define EVMM_TESTS_E2E_API_H
 
+#include <jansson.h>
 #include <stdbool.h>
+
+struct guest;
 
 #define T_API		1.0	/* one request, before scaling */
 
@@ -22,6 +25,11 @@ int run_capture(const char *const *argv, double timeout_s, char **out);
  */
 int api_call(const char *sock, const char *method, const char *path,
 	     const char *body, char **resp);
+/* GET vm.info as JSON; fails the test, with g's console, unless 200. */
+json_t *api_info(struct guest *g, const char *sock);
+/* vm.info's hotplug.<part>.<key> (booleans as 0 or 1); fails if absent. */
+long long api_info_hotplug(struct guest *g, json_t *info, const char *part,
+			   const char *key);
 /* build/evmmctl (or EVMM_CTL). */
 const char *api_evmmctl(void);
 

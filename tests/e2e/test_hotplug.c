@@ -76,23 +76,12 @@ static void resize(unsigned int n)
 
 static json_t *info(void)
 {
-	char *resp;
-	int code = api_call(sock, "GET", "vm.info", NULL, &resp);
-	json_t *j = json_loads(resp, 0, NULL);
-
-	guest_check(&g, code == 200 && j, "vm.info: HTTP %d \"%s\"", code,
-		    resp);
-	free(resp);
-	return j;
+	return api_info(&g, sock);
 }
 
 static json_int_t info_cpus(json_t *j, const char *key)
 {
-	json_t *v = json_object_get(json_object_get(json_object_get(j,
-				    "hotplug"), "cpus"), key);
-
-	guest_check(&g, v, "vm.info has no hotplug.cpus.%s", key);
-	return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+	return api_info_hotplug(&g, j, "cpus", key);
 }
 
 static const char *info_vcpu_state(json_t *j, unsigned int i)

@@ -58,14 +58,7 @@ static void resize_ram(long long bytes)
 
 static json_t *info(void)
 {
-	char *resp;
-	int code = api_call(sock, "GET", "vm.info", NULL, &resp);
-	json_t *j = json_loads(resp, 0, NULL);
-
-	guest_check(&g, code == 200 && j, "vm.info: HTTP %d \"%s\"", code,
-		    resp);
-	free(resp);
-	return j;
+	return api_info(&g, sock);
 }
 
 static json_t *info_get(json_t *j, const char *part, const char *key)
@@ -79,9 +72,7 @@ static json_t *info_get(json_t *j, const char *part, const char *key)
 
 static long long info_mem(json_t *j, const char *key)
 {
-	json_t *v = info_get(j, "memory", key);
-
-	return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+	return api_info_hotplug(&g, j, "memory", key);
 }
 
 /* Slot i's field, or -1 / NULL when vm.info lists fewer slots. */
@@ -183,6 +174,14 @@ static long evmm_rss_kb(void)
 	return kb;
 }
 
+static void poweroff(void)
+{
+	guest_send(&g, "poweroff");
+	guest_expect(&g, "EVMM-INIT: poweroff", T_CMD);
+	guest_check(&g, guest_wait_exit(&g, T_EXIT) == 0,
+		    "evmm did not exit 0");
+}
+
 START_TEST(memhp_grow_shrink_reboot)
 {
 	struct guest_state st;
@@ -253,10 +252,7 @@ START_TEST(memhp_grow_shrink_reboot)
 		"--wait=60", NULL }, T_HOTPLUG + 2 * T_API, &out), 0);
 	free(out);
 	wait_memtotal(m0 + 2048 * 1024);
-	guest_send(&g, "poweroff");
-	guest_expect(&g, "EVMM-INIT: poweroff", T_CMD);
-	guest_check(&g, guest_wait_exit(&g, T_EXIT) == 0,
-		    "evmm did not exit 0");
+	poweroff();
 }
 END_TEST
 
@@ -366,10 +362,7 @@ START_TEST(memhp_combined_bad_input)
 	expect_api("{\"desired_ram\":2147483648}", 204, NULL);
 	wait_ram(2 * GiB);
 	wait_memtotal(m0 + 1024 * 1024);
-	guest_send(&g, "poweroff");
-	guest_expect(&g, "EVMM-INIT: poweroff", T_CMD);
-	guest_check(&g, guest_wait_exit(&g, T_EXIT) == 0,
-		    "evmm did not exit 0");
+	poweroff();
 }
 END_TEST
 
