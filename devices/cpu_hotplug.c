@@ -19,16 +19,11 @@
 
 #include "acpi/aml.h"
 #include "devices/cpu_hotplug.h"
+#include "devices/hp_slot.h"
 
 /* _MAT type 0 has an 8-bit UID and APIC id; APIC id 0xFF is broadcast. */
 #define CPU_HP_MAX_CPUS		255
 #define CPU_HP_NO_EJECT		(-1)
-
-struct cpu_slot {
-	bool enabled, inserting, remove_requested, removing, ejected;
-	bool ost_valid;
-	uint32_t ost_event, ost_status;
-};
 
 struct cpu_hotplug {
 	pthread_mutex_t lock;
@@ -38,7 +33,7 @@ struct cpu_hotplug {
 	cpu_hp_eject_fn eject;
 	void *opaque;
 	uint32_t *apic_ids;
-	struct cpu_slot slots[];
+	struct hp_slot slots[];
 };
 
 static bool cpu_hp_valid(unsigned int ncpus, unsigned int boot,
@@ -96,33 +91,22 @@ void cpu_hotplug_free(struct cpu_hotplug *c)
 
 /* --- Guest side (vCPU threads) -------------------------------------------- */
 
-static struct cpu_slot *cpu_hp_selected(struct cpu_hotplug *c)
+static struct hp_slot *cpu_hp_selected(struct cpu_hotplug *c)
 {
 	return c->selector < c->ncpus ? &c->slots[c->selector] : NULL;
-}
-
-static uint32_t cpu_hp_le(const uint8_t *data, uint32_t len)
-{
-	uint32_t v = 0;
-
-	while (len--)
-		v = v << 8 | data[len];
-	return v;
 }
 
 /* The 12 bytes a read sees right now. */
 static void cpu_hp_regs(struct cpu_hotplug *c, uint8_t *regs)
 {
-	struct cpu_slot *s = cpu_hp_selected(c);
+	struct hp_slot *s = cpu_hp_selected(c);
 	uint32_t data = 0;
 	int i;
 
 	memset(regs, 0, CPU_HP_MMIO_SIZE);
 	if (!s)
 		return;
-	regs[CPU_HP_FLAGS] = (s->enabled ? CPU_HP_F_ENABLED : 0) |
-			     (s->inserting ? CPU_HP_F_INSERT : 0) |
-			     (s->removing ? CPU_HP_F_REMOVE : 0);
+	regs[CPU_HP_FLAGS] = hp_slot_flags(s);
 	if (c->cmd == CPU_HP_CMD_NEXT_EVENT)
 		data = c->selector;
 	else if (c->cmd == CPU_HP_CMD_ARCH_ID)
@@ -147,30 +131,12 @@ static void cpu_hp_read(struct cpu_hotplug *c, uint64_t offset,
 	memcpy(data, regs + offset, len < n ? len : n);
 }
 
-/* The guest's _EJ0, honoured only for a removal the VMM asked for. */
-static int cpu_hp_try_eject(struct cpu_hotplug *c)
-{
-	struct cpu_slot *s = &c->slots[c->selector];
-
-	if (c->selector < c->boot || !s->remove_requested)
-		return CPU_HP_NO_EJECT;
-	s->enabled = s->inserting = false;
-	s->remove_requested = s->removing = false;
-	s->ejected = true;
-	return c->selector;
-}
-
-/* One action per write, in QEMU's order. */
+/* Boot CPUs are never ejected. */
 static int cpu_hp_write_flags(struct cpu_hotplug *c, uint8_t v)
 {
-	struct cpu_slot *s = &c->slots[c->selector];
-
-	if (v & CPU_HP_F_INSERT)
-		s->inserting = false;
-	else if (v & CPU_HP_F_REMOVE)
-		s->removing = false;
-	else if (v & CPU_HP_F_EJECT)
-		return cpu_hp_try_eject(c);
+	if (hp_slot_write_flags(&c->slots[c->selector], v,
+				c->selector >= c->boot))
+		return c->selector;
 	return CPU_HP_NO_EJECT;
 }
 
@@ -199,7 +165,7 @@ static void cpu_hp_write_cmd(struct cpu_hotplug *c, uint8_t cmd)
 /* COST writes the event, then the status: the status completes an _OST. */
 static void cpu_hp_write_data(struct cpu_hotplug *c, uint32_t v)
 {
-	struct cpu_slot *s = &c->slots[c->selector];
+	struct hp_slot *s = &c->slots[c->selector];
 
 	if (c->cmd == CPU_HP_CMD_OST_EVENT) {
 		s->ost_event = v;
@@ -216,7 +182,7 @@ static int cpu_hp_write(struct cpu_hotplug *c, uint64_t offset,
 	int ejected = CPU_HP_NO_EJECT;
 
 	if (offset == CPU_HP_SEL) {
-		c->selector = cpu_hp_le(data, len);
+		c->selector = hp_le(data, len);
 		return ejected;
 	}
 	if (!cpu_hp_selected(c))
@@ -231,7 +197,7 @@ static int cpu_hp_write(struct cpu_hotplug *c, uint64_t offset,
 		cpu_hp_write_cmd(c, data[0]);
 		break;
 	case CPU_HP_DATA:
-		cpu_hp_write_data(c, cpu_hp_le(data, len));
+		cpu_hp_write_data(c, hp_le(data, len));
 		break;
 	}
 	return ejected;
@@ -266,7 +232,7 @@ void cpu_hotplug_reset(struct cpu_hotplug *c, const bool *present)
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->ncpus; i++)
-		c->slots[i] = (struct cpu_slot){
+		c->slots[i] = (struct hp_slot){
 			.enabled = present ? present[i] : i < c->boot,
 		};
 	c->selector = 0;
@@ -277,35 +243,24 @@ void cpu_hotplug_reset(struct cpu_hotplug *c, const bool *present)
 /* An eject not yet taken also blocks a plug: the VMM must park it first. */
 int cpu_hotplug_plug(struct cpu_hotplug *c, unsigned int cpu)
 {
-	struct cpu_slot *s;
-	int ret = -EINVAL;
+	int ret;
 
 	if (cpu >= c->ncpus)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	s = &c->slots[cpu];
-	if (!s->enabled && !s->ejected) {
-		*s = (struct cpu_slot){ .enabled = true, .inserting = true };
-		ret = 0;
-	}
+	ret = hp_slot_plug(&c->slots[cpu]);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
 
 int cpu_hotplug_request_remove(struct cpu_hotplug *c, unsigned int cpu)
 {
-	struct cpu_slot *s;
-	int ret = -EINVAL;
+	int ret;
 
 	if (cpu >= c->ncpus || cpu < c->boot)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	s = &c->slots[cpu];
-	if (s->enabled && !s->remove_requested) {
-		s->remove_requested = s->removing = true;
-		s->ost_valid = false;
-		ret = 0;
-	}
+	ret = hp_slot_request_remove(&c->slots[cpu]);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -317,8 +272,7 @@ bool cpu_hotplug_take_ejected(struct cpu_hotplug *c, unsigned int cpu)
 	if (cpu >= c->ncpus)
 		return false;
 	pthread_mutex_lock(&c->lock);
-	ejected = c->slots[cpu].ejected;
-	c->slots[cpu].ejected = false;
+	ejected = hp_slot_take_ejected(&c->slots[cpu]);
 	pthread_mutex_unlock(&c->lock);
 	return ejected;
 }
@@ -326,7 +280,7 @@ bool cpu_hotplug_take_ejected(struct cpu_hotplug *c, unsigned int cpu)
 void cpu_hotplug_status(struct cpu_hotplug *c, unsigned int cpu,
 			struct cpu_hp_status *st)
 {
-	struct cpu_slot s = { 0 };
+	struct hp_slot s = { 0 };
 
 	if (cpu < c->ncpus) {
 		pthread_mutex_lock(&c->lock);
@@ -444,65 +398,11 @@ static struct aml *cpu_hp_cost(struct aml_ctx *ctx)
 	return m;
 }
 
+#define CPU_HP_NAME	"C%03X"
+
 static void cpu_hp_name(char *name, unsigned int cpu)
 {
-	snprintf(name, 5, "C%03X", cpu);
-}
-
-/* CTFY(cpu, value): Notify needs the device by name, hence one If each. */
-static struct aml *cpu_hp_ctfy(struct aml_ctx *ctx, unsigned int ncpus)
-{
-	struct aml *m = aml_method(ctx, "CTFY", 2, 0), *iff;
-	unsigned int i;
-	char name[5];
-
-	for (i = 0; i < ncpus; i++) {
-		cpu_hp_name(name, i);
-		iff = aml_if(ctx, aml_lequal(ctx, aml_arg(ctx, 0),
-					     aml_int(ctx, i)));
-		aml_append(iff, aml_notify(ctx, aml_name(ctx, name),
-					   aml_arg(ctx, 1)));
-		aml_append(m, iff);
-	}
-	return m;
-}
-
-/* If (field == One) { CTFY (Local0, value); field = One } */
-static struct aml *cpu_hp_event(struct aml_ctx *ctx, const char *field,
-				unsigned int value)
-{
-	struct aml *iff = aml_if(ctx, aml_lequal(ctx, aml_name(ctx, field),
-						 aml_int(ctx, 1)));
-
-	aml_append(iff, aml_call(ctx, "CTFY", 2, aml_local(ctx, 0),
-				 aml_int(ctx, value)));
-	aml_append(iff, cpu_hp_set(ctx, field, aml_int(ctx, 1)));
-	return iff;
-}
-
-/*
- * CSCN: every slot in turn; an insert is notified (Device Check) and
- * acknowledged, else a removal (Eject Request). A slot with both keeps its
- * removal for the next scan; the VMM never asks while an insert is unseen.
- */
-static struct aml *cpu_hp_cscn(struct aml_ctx *ctx, unsigned int ncpus)
-{
-	struct aml *m = aml_method(ctx, "CSCN", 0, 1);
-	struct aml *loop, *els;
-
-	aml_append(m, cpu_hp_lock(ctx));
-	aml_append(m, aml_store(ctx, aml_int(ctx, 0), aml_local(ctx, 0)));
-	loop = aml_while(ctx, aml_lless(ctx, aml_local(ctx, 0),
-					aml_int(ctx, ncpus)));
-	aml_append(loop, cpu_hp_set(ctx, PRES("CSEL"), aml_local(ctx, 0)));
-	aml_append(loop, cpu_hp_event(ctx, PRES("CINS"), 1));
-	els = aml_else(ctx);
-	aml_append(els, cpu_hp_event(ctx, PRES("CRMV"), 3));
-	aml_append(loop, els);
-	aml_append(loop, aml_increment(ctx, aml_local(ctx, 0)));
-	aml_append(m, loop);
-	aml_append(m, cpu_hp_unlock(ctx));
-	return m;
+	snprintf(name, 5, CPU_HP_NAME, cpu);
 }
 
 /* Cxxx: a processor device; _MAT is its MADT entry, always Enabled. */
@@ -547,8 +447,11 @@ static struct aml *cpu_hp_cpus(struct aml_ctx *ctx, unsigned int ncpus,
 	aml_append(dev, cpu_hp_csta(ctx));
 	aml_append(dev, cpu_hp_cej0(ctx));
 	aml_append(dev, cpu_hp_cost(ctx));
-	aml_append(dev, cpu_hp_ctfy(ctx, ncpus));
-	aml_append(dev, cpu_hp_cscn(ctx, ncpus));
+	aml_append(dev, hp_aml_notify(ctx, "CTFY", ncpus, CPU_HP_NAME));
+	aml_append(dev, hp_aml_scan(ctx, "CSCN", ncpus, &(struct hp_aml_scan){
+		.lock = PRES("CPLK"), .select = PRES("CSEL"),
+		.insert = PRES("CINS"), .remove = PRES("CRMV"),
+		.notify = "CTFY" }));
 	for (i = 0; i < ncpus; i++)
 		aml_append(dev, cpu_hp_cpu(ctx, i, i >= boot, apic_ids[i]));
 	return dev;

@@ -18,15 +18,14 @@
 #include <string.h>
 
 #include "acpi/aml.h"
+#include "devices/hp_slot.h"
 #include "devices/mem_hotplug.h"
 
 #define MEM_HP_NO_EJECT		(-1)
 
 struct mem_slot {
-	uint64_t base, size;
-	bool enabled, inserting, remove_requested, removing, ejected;
-	bool ost_valid;
-	uint32_t ost_event, ost_status;
+	struct hp_slot hp;
+	uint64_t base, size;	/* kept while enabled or ejected */
 };
 
 struct mem_hotplug {
@@ -72,15 +71,6 @@ static struct mem_slot *mem_hp_selected(struct mem_hotplug *h)
 	return h->selector < h->nslots ? &h->slots[h->selector] : NULL;
 }
 
-static uint32_t mem_hp_le(const uint8_t *data, uint32_t len)
-{
-	uint32_t v = 0;
-
-	while (len--)
-		v = v << 8 | data[len];
-	return v;
-}
-
 static void mem_hp_put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -99,9 +89,7 @@ static void mem_hp_regs(struct mem_hotplug *h, uint8_t *regs)
 	mem_hp_put32(regs + MEM_HP_BASE_HI, s->base >> 32);
 	mem_hp_put32(regs + MEM_HP_SIZE_LO, s->size);
 	mem_hp_put32(regs + MEM_HP_SIZE_HI, s->size >> 32);
-	regs[MEM_HP_FLAGS] = (s->enabled ? MEM_HP_F_ENABLED : 0) |
-			     (s->inserting ? MEM_HP_F_INSERT : 0) |
-			     (s->removing ? MEM_HP_F_REMOVE : 0);
+	regs[MEM_HP_FLAGS] = hp_slot_flags(&s->hp);
 }
 
 static void mem_hp_read(struct mem_hotplug *h, uint64_t offset,
@@ -120,33 +108,6 @@ static void mem_hp_read(struct mem_hotplug *h, uint64_t offset,
 	memcpy(data, regs + offset, len < n ? len : n);
 }
 
-/* The guest's _EJ0, honoured only for a removal the VMM asked for. */
-static int mem_hp_try_eject(struct mem_hotplug *h)
-{
-	struct mem_slot *s = &h->slots[h->selector];
-
-	if (!s->enabled || !s->remove_requested)
-		return MEM_HP_NO_EJECT;
-	s->enabled = s->inserting = false;
-	s->remove_requested = s->removing = false;
-	s->ejected = true;
-	return h->selector;
-}
-
-/* One action per write, in QEMU's order. */
-static int mem_hp_write_flags(struct mem_hotplug *h, uint8_t v)
-{
-	struct mem_slot *s = &h->slots[h->selector];
-
-	if (v & MEM_HP_F_INSERT)
-		s->inserting = false;
-	else if (v & MEM_HP_F_REMOVE)
-		s->removing = false;
-	else if (v & MEM_HP_F_EJECT)
-		return mem_hp_try_eject(h);
-	return MEM_HP_NO_EJECT;
-}
-
 /* Returns the slot ejected by this write, or MEM_HP_NO_EJECT. */
 static int mem_hp_write(struct mem_hotplug *h, uint64_t offset,
 			const uint8_t *data, uint32_t len)
@@ -154,7 +115,7 @@ static int mem_hp_write(struct mem_hotplug *h, uint64_t offset,
 	struct mem_slot *s;
 
 	if (offset == MEM_HP_BASE_LO) {
-		h->selector = mem_hp_le(data, len);
+		h->selector = hp_le(data, len);
 		return MEM_HP_NO_EJECT;
 	}
 	s = mem_hp_selected(h);
@@ -162,14 +123,16 @@ static int mem_hp_write(struct mem_hotplug *h, uint64_t offset,
 		return MEM_HP_NO_EJECT;
 	switch (offset) {
 	case MEM_HP_BASE_HI:
-		s->ost_event = mem_hp_le(data, len);
+		s->hp.ost_event = hp_le(data, len);
 		break;
 	case MEM_HP_SIZE_LO:
-		s->ost_status = mem_hp_le(data, len);
-		s->ost_valid = true;
+		s->hp.ost_status = hp_le(data, len);
+		s->hp.ost_valid = true;
 		break;
 	case MEM_HP_FLAGS:
-		return mem_hp_write_flags(h, data[0]);
+		if (hp_slot_write_flags(&s->hp, data[0], true))
+			return h->selector;
+		break;
 	}
 	return MEM_HP_NO_EJECT;
 }
@@ -207,9 +170,9 @@ void mem_hotplug_reset(struct mem_hotplug *h, const uint64_t *base,
 			  base[i] + size[i] > base[i];
 
 		h->slots[i] = (struct mem_slot){
+			.hp.enabled = on,
 			.base = on ? base[i] : 0,
 			.size = on ? size[i] : 0,
-			.enabled = on,
 		};
 	}
 	h->selector = 0;
@@ -221,16 +184,16 @@ int mem_hotplug_plug(struct mem_hotplug *h, unsigned int slot, uint64_t base,
 		     uint64_t size)
 {
 	struct mem_slot *s;
-	int ret = -EINVAL;
+	int ret;
 
 	if (slot >= h->nslots || !size || base + size < base)
 		return -EINVAL;
 	pthread_mutex_lock(&h->lock);
 	s = &h->slots[slot];
-	if (!s->enabled && !s->ejected) {
-		*s = (struct mem_slot){ .base = base, .size = size,
-					.enabled = true, .inserting = true };
-		ret = 0;
+	ret = hp_slot_plug(&s->hp);
+	if (!ret) {
+		s->base = base;
+		s->size = size;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return ret;
@@ -238,18 +201,12 @@ int mem_hotplug_plug(struct mem_hotplug *h, unsigned int slot, uint64_t base,
 
 int mem_hotplug_request_remove(struct mem_hotplug *h, unsigned int slot)
 {
-	struct mem_slot *s;
-	int ret = -EINVAL;
+	int ret;
 
 	if (slot >= h->nslots)
 		return -EINVAL;
 	pthread_mutex_lock(&h->lock);
-	s = &h->slots[slot];
-	if (s->enabled && !s->remove_requested) {
-		s->remove_requested = s->removing = true;
-		s->ost_valid = false;
-		ret = 0;
-	}
+	ret = hp_slot_request_remove(&h->slots[slot].hp);
 	pthread_mutex_unlock(&h->lock);
 	return ret;
 }
@@ -261,8 +218,7 @@ bool mem_hotplug_take_ejected(struct mem_hotplug *h, unsigned int slot)
 	if (slot >= h->nslots)
 		return false;
 	pthread_mutex_lock(&h->lock);
-	ejected = h->slots[slot].ejected;
-	h->slots[slot].ejected = false;
+	ejected = hp_slot_take_ejected(&h->slots[slot].hp);
 	pthread_mutex_unlock(&h->lock);
 	return ejected;
 }
@@ -278,16 +234,16 @@ void mem_hotplug_status(struct mem_hotplug *h, unsigned int slot,
 		pthread_mutex_unlock(&h->lock);
 	}
 	*st = (struct mem_hp_status){
-		.base = s.enabled || s.ejected ? s.base : 0,
-		.size = s.enabled || s.ejected ? s.size : 0,
-		.enabled = s.enabled,
-		.inserting = s.inserting,
-		.remove_requested = s.remove_requested,
-		.removing = s.removing,
-		.ejected = s.ejected,
-		.ost_event = s.ost_event,
-		.ost_status = s.ost_status,
-		.ost_valid = s.ost_valid,
+		.base = s.hp.enabled || s.hp.ejected ? s.base : 0,
+		.size = s.hp.enabled || s.hp.ejected ? s.size : 0,
+		.enabled = s.hp.enabled,
+		.inserting = s.hp.inserting,
+		.remove_requested = s.hp.remove_requested,
+		.removing = s.hp.removing,
+		.ejected = s.hp.ejected,
+		.ost_event = s.hp.ost_event,
+		.ost_status = s.hp.ost_status,
+		.ost_valid = s.hp.ost_valid,
 	};
 }
 
@@ -379,13 +335,13 @@ static struct aml *mem_hp_mrst(struct aml_ctx *ctx)
 	return m;
 }
 
-/* (hi << 32) | lo of two 32-bit fields: ACPI integers are 64-bit here. */
+/* dst = (hi << 32) | lo: ACPI integers are 64-bit in a revision 2 DSDT. */
 static struct aml *mem_hp_u64(struct aml_ctx *ctx, const char *lo,
-			      const char *hi)
+			      const char *hi, const char *dst)
 {
 	return aml_or(ctx, aml_shiftleft(ctx, aml_name(ctx, hi),
 					 aml_int(ctx, 32)),
-		      aml_name(ctx, lo), NULL);
+		      aml_name(ctx, lo), aml_name(ctx, dst));
 }
 
 /* MCRS(slot): the slot's range as a QWordMemory descriptor. */
@@ -403,15 +359,11 @@ static struct aml *mem_hp_mcrs(struct aml_ctx *ctx)
 					     aml_int(ctx, 22), "MAX_"));
 	aml_append(m, aml_create_qword_field(ctx, aml_name(ctx, "MR64"),
 					     aml_int(ctx, 38), "LEN_"));
-	aml_append(m, aml_store(ctx, mem_hp_u64(ctx, MHPC("MRBL"),
-						MHPC("MRBH")),
-				aml_name(ctx, "MIN_")));
-	aml_append(m, aml_store(ctx, mem_hp_u64(ctx, MHPC("MRLL"),
-						MHPC("MRLH")),
-				aml_name(ctx, "LEN_")));
-	aml_append(m, aml_store(ctx, aml_subtract(ctx,
-		aml_add(ctx, aml_name(ctx, "MIN_"), aml_name(ctx, "LEN_"),
-			NULL), aml_int(ctx, 1), NULL), aml_name(ctx, "MAX_")));
+	aml_append(m, mem_hp_u64(ctx, MHPC("MRBL"), MHPC("MRBH"), "MIN_"));
+	aml_append(m, mem_hp_u64(ctx, MHPC("MRLL"), MHPC("MRLH"), "LEN_"));
+	aml_append(m, aml_subtract(ctx, aml_add(ctx, aml_name(ctx, "MIN_"),
+						aml_name(ctx, "LEN_"), NULL),
+				   aml_int(ctx, 1), aml_name(ctx, "MAX_")));
 	aml_append(m, mem_hp_unlock(ctx));
 	aml_append(m, aml_return(ctx, aml_name(ctx, "MR64")));
 	return m;
@@ -438,63 +390,7 @@ static struct aml *mem_hp_mej0(struct aml_ctx *ctx)
 	return m;
 }
 
-static void mem_hp_name(char *name, unsigned int slot)
-{
-	snprintf(name, 5, "MP%02X", slot);
-}
-
-/* MTFY(slot, value): Notify needs the device by name, hence one If each. */
-static struct aml *mem_hp_mtfy(struct aml_ctx *ctx, unsigned int nslots)
-{
-	struct aml *m = aml_method(ctx, "MTFY", 2, 0), *iff;
-	unsigned int i;
-	char name[5];
-
-	for (i = 0; i < nslots; i++) {
-		mem_hp_name(name, i);
-		iff = aml_if(ctx, aml_lequal(ctx, aml_arg(ctx, 0),
-					     aml_int(ctx, i)));
-		aml_append(iff, aml_notify(ctx, aml_name(ctx, name),
-					   aml_arg(ctx, 1)));
-		aml_append(m, iff);
-	}
-	return m;
-}
-
-/* If (field == One) { MTFY (Local0, value); field = One } */
-static struct aml *mem_hp_event(struct aml_ctx *ctx, const char *field,
-				unsigned int value)
-{
-	struct aml *iff = aml_if(ctx, aml_lequal(ctx, aml_name(ctx, field),
-						 aml_int(ctx, 1)));
-
-	aml_append(iff, aml_call(ctx, MHPC("MTFY"), 2, aml_local(ctx, 0),
-				 aml_int(ctx, value)));
-	aml_append(iff, mem_hp_set(ctx, field, aml_int(ctx, 1)));
-	return iff;
-}
-
-/* MSCN: every slot; an insert is a Device Check, else a removal an Eject Request. */
-static struct aml *mem_hp_mscn(struct aml_ctx *ctx, unsigned int nslots)
-{
-	struct aml *m = aml_method(ctx, "MSCN", 0, 1);
-	struct aml *loop, *els;
-
-	aml_append(m, mem_hp_lock(ctx));
-	aml_append(m, aml_store(ctx, aml_int(ctx, 0), aml_local(ctx, 0)));
-	loop = aml_while(ctx, aml_lless(ctx, aml_local(ctx, 0),
-					aml_int(ctx, nslots)));
-	aml_append(loop, mem_hp_set(ctx, MHPC("MSEL"), aml_local(ctx, 0)));
-	aml_append(loop, mem_hp_event(ctx, MHPC("MINS"), 1));
-	els = aml_else(ctx);
-	aml_append(els, mem_hp_event(ctx, MHPC("MRMV"), 3));
-	aml_append(loop, els);
-	aml_append(loop, aml_increment(ctx, aml_local(ctx, 0)));
-	aml_append(m, loop);
-	aml_append(m, mem_hp_unlock(ctx));
-	aml_append(m, aml_return(ctx, aml_int(ctx, 1)));
-	return m;
-}
+#define MEM_HP_NAME	"MP%02X"
 
 /* MPxx: a memory device whose every method asks the controller. */
 static struct aml *mem_hp_dimm(struct aml_ctx *ctx, unsigned int i)
@@ -502,7 +398,7 @@ static struct aml *mem_hp_dimm(struct aml_ctx *ctx, unsigned int i)
 	struct aml *dev, *m;
 	char name[5];
 
-	mem_hp_name(name, i);
+	snprintf(name, sizeof(name), MEM_HP_NAME, i);
 	dev = aml_device(ctx, name);
 	aml_append(dev, aml_name_decl(ctx, "_HID", aml_eisaid(ctx, "PNP0C80")));
 	aml_append(dev, aml_name_decl(ctx, "_UID", aml_int(ctx, i)));
@@ -541,8 +437,11 @@ static struct aml *mem_hp_mhpc(struct aml_ctx *ctx, unsigned int nslots)
 	aml_append(dev, mem_hp_mcrs(ctx));
 	aml_append(dev, mem_hp_most(ctx));
 	aml_append(dev, mem_hp_mej0(ctx));
-	aml_append(dev, mem_hp_mtfy(ctx, nslots));
-	aml_append(dev, mem_hp_mscn(ctx, nslots));
+	aml_append(dev, hp_aml_notify(ctx, "MTFY", nslots, MEM_HP_NAME));
+	aml_append(dev, hp_aml_scan(ctx, "MSCN", nslots, &(struct hp_aml_scan){
+		.lock = MHPC("MLCK"), .select = MHPC("MSEL"),
+		.insert = MHPC("MINS"), .remove = MHPC("MRMV"),
+		.notify = MHPC("MTFY") }));
 	for (i = 0; i < nslots; i++)
 		aml_append(dev, mem_hp_dimm(ctx, i));
 	return dev;

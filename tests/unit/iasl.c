@@ -183,3 +183,28 @@ uint8_t *iasl_make_dsdt(const uint8_t *aml, size_t len)
 	t[9] = -acpi_checksum(t, total);
 	return t;
 }
+
+char *iasl_round_trip(const char *base, const uint8_t *t)
+{
+	char file[64];
+	const char *why;
+
+	iasl_write_table(base, t);
+	why = iasl_disassemble(base);
+	ck_assert_msg(!why, "%s", why);
+	ck_assert_msg(iasl_recompiles_to(base, t),
+		      "iasl recompiles %s to different AML", base);
+	snprintf(file, sizeof(file), "%s.dsl", base);
+	return iasl_read(file, NULL);
+}
+
+unsigned int iasl_count(const char *s, const char *what)
+{
+	unsigned int n = 0;
+
+	while ((s = strstr(s, what))) {
+		n++;
+		s++;
+	}
+	return n;
+}

@@ -32,6 +32,14 @@ const char *iasl_disassemble(const char *base);
 /* Disassembles <base>.dat and recompiles it: is the AML t's, byte for byte? */
 bool iasl_recompiles_to(const char *base, const uint8_t *t);
 
+/*
+ * Fails the test unless <base> (table t) disassembles cleanly and
+ * recompiles to t; returns the disassembly (free() it).
+ */
+char *iasl_round_trip(const char *base, const uint8_t *t);
+/* How many times what occurs in s. */
+unsigned int iasl_count(const char *s, const char *what);
+
 /* A DSDT (revision 2, checksummed) around aml; free() it. */
 uint8_t *iasl_make_dsdt(const uint8_t *aml, size_t len);
 

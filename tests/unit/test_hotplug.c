@@ -719,31 +719,6 @@ static uint8_t *hotplug_dsdt(unsigned int ncpus, unsigned int boot,
 	return t;
 }
 
-static char *expect_round_trip(const char *base, const uint8_t *t)
-{
-	char file[64];
-	const char *why;
-
-	iasl_write_table(base, t);
-	why = iasl_disassemble(base);
-	ck_assert_msg(!why, "%s", why);
-	ck_assert_msg(iasl_recompiles_to(base, t),
-		      "iasl recompiles %s to different AML", base);
-	snprintf(file, sizeof(file), "%s.dsl", base);
-	return iasl_read(file, NULL);
-}
-
-static unsigned int count(const char *s, const char *what)
-{
-	unsigned int n = 0;
-
-	while ((s = strstr(s, what))) {
-		n++;
-		s++;
-	}
-	return n;
-}
-
 static void expect_in(const char *dsl, const char *const *want, size_t n)
 {
 	size_t i;
@@ -787,13 +762,13 @@ START_TEST(aml_five_cpus)
 	};
 	uint8_t *t = hotplug_dsdt(NCPUS, BOOT, apic_ids, GED_CPU_HOTPLUG |
 				  GED_MEM_HOTPLUG | GED_POWER_BUTTON, false);
-	char *dsl = expect_round_trip("five", t);
+	char *dsl = iasl_round_trip("five", t);
 
 	ck_assert_ptr_nonnull(dsl);
 	expect_in(dsl, want, sizeof(want) / sizeof(want[0]));
-	ck_assert_uint_eq(count(dsl, "Method (_EJ0"), NCPUS - BOOT);
-	ck_assert_uint_eq(count(dsl, "Method (_OST"), NCPUS);
-	ck_assert_uint_eq(count(dsl, "Name (_MAT"), NCPUS);
+	ck_assert_uint_eq(iasl_count(dsl, "Method (_EJ0"), NCPUS - BOOT);
+	ck_assert_uint_eq(iasl_count(dsl, "Method (_OST"), NCPUS);
+	ck_assert_uint_eq(iasl_count(dsl, "Name (_MAT"), NCPUS);
 	ck_assert_ptr_null(strstr(dsl, "C005"));
 	free(dsl);
 	free(t);
@@ -811,7 +786,7 @@ START_TEST(aml_one_cpu_in_sb)
 	};
 	uint8_t *t = hotplug_dsdt(1, 1, &id, GED_CPU_HOTPLUG | GED_POWER_BUTTON,
 				  true);
-	char *dsl = expect_round_trip("one", t);
+	char *dsl = iasl_round_trip("one", t);
 
 	ck_assert_ptr_nonnull(dsl);
 	expect_in(dsl, want, sizeof(want) / sizeof(want[0]));
@@ -834,11 +809,11 @@ START_TEST(aml_max_cpus)
 	for (i = 0; i < 255; i++)
 		ids[i] = 254 - i;
 	t = hotplug_dsdt(255, 2, ids, GED_CPU_HOTPLUG, false);
-	dsl = expect_round_trip("max", t);
+	dsl = iasl_round_trip("max", t);
 	ck_assert_ptr_nonnull(dsl);
 	ck_assert_ptr_nonnull(strstr(dsl, "Device (C0FE)"));
 	ck_assert_ptr_nonnull(strstr(dsl, "Notify (C0FE, Arg1)"));
-	ck_assert_uint_eq(count(dsl, "Method (_EJ0"), 253);
+	ck_assert_uint_eq(iasl_count(dsl, "Method (_EJ0"), 253);
 	free(dsl);
 	free(t);
 }
