@@ -1,5 +1,6 @@
 /* What the benchmark tools share: the host's clock and a process's RSS. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "tools/benchlib.h"
@@ -24,6 +25,25 @@ long rss_kb(pid_t pid)
 		return -1;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+long rollup_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t len = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;

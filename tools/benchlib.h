@@ -8,5 +8,7 @@
 double now_ms(void);
 /* VmRSS of pid in KiB, or -1. */
 long rss_kb(pid_t pid);
+/* A field of /proc/PID/smaps_rollup in KiB ("AnonHugePages"), or -1. */
+long rollup_kb(pid_t pid, const char *field);
 
 #endif

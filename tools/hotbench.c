@@ -23,10 +23,12 @@
  * that the VMM's RSS grows with what the guest touches and no more. Prints:
  *
  *	visible_ms=N online_ms=N online_cmd_ms=N reply_ms=N rss_before_kb=N
- *	rss_kb=N rss_grow_kb=N memtotal_grow_kb=N [touch_mib=N
- *	rss_touch_grow_kb=N] blocks=A[,B...]
+ *	rss_kb=N rss_grow_kb=N thp_grow_kb=N memtotal_grow_kb=N [touch_mib=N
+ *	rss_touch_grow_kb=N thp_touch_grow_kb=N] blocks=A[,B...]
  *
- * (one line), rss_before_kb just before the request, rss_kb after onlining.
+ * (one line), rss_before_kb just before the request, rss_kb after onlining;
+ * thp_* is the growth of the VMM's AnonHugePages (smaps_rollup): how much
+ * of the RSS growth came in transparent huge pages.
  * Then it powers the guest off. Exit 3: evmm answered the resize with 400
  * or 404 (no such hotplug there yet). Used by tools/bench.
  *
@@ -410,10 +412,11 @@ static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
 	int nblk = plug_mib / BLOCK_MIB, blk[MAX_BLOCKS], i;
 	char req[256], cmd[MAX_BLOCKS * 64], blocks[MAX_BLOCKS * 8];
 	double t0, t_vis = 0, t_cmd, t_on;
-	long mt1, rss0, rss1, rss2 = 0;
+	long mt1, rss0, rss1, rss2 = 0, thp0, thp1, thp2 = 0;
 	size_t c = 0, b = 0;
 
 	rss0 = rss_kb(h.pid);
+	thp0 = rollup_kb(h.pid, "AnonHugePages");
 	t0 = now_ms();
 	if (h.qmp) {
 		snprintf(req, sizeof(req), MEM_OBJ, plug);
@@ -443,6 +446,7 @@ static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
 	wait_reply("the plug request's reply");
 	check_reply();
 	rss1 = rss_kb(h.pid);
+	thp1 = rollup_kb(h.pid, "AnonHugePages");
 	send_all(h.in, "status\n", "the console");
 	wait_line(STATUS, 0);
 	mt1 = line_memtotal();
@@ -454,15 +458,17 @@ static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
 			 "bs=1M count=%d 2>/dev/null\n", touch_mib);
 		console_command(cmd, "writing into the guest's tmpfs");
 		rss2 = rss_kb(h.pid);
+		thp2 = rollup_kb(h.pid, "AnonHugePages");
 	}
 	poweroff();
 	printf("visible_ms=%.1f online_ms=%.1f online_cmd_ms=%.1f "
 	       "reply_ms=%.1f rss_before_kb=%ld rss_kb=%ld rss_grow_kb=%ld "
-	       "memtotal_grow_kb=%ld", t_vis - t0, t_on - t0, t_on - t_cmd,
-	       h.t_reply - t0, rss0, rss1, rss1 - rss0, mt1 - mt0);
+	       "thp_grow_kb=%ld memtotal_grow_kb=%ld", t_vis - t0, t_on - t0,
+	       t_on - t_cmd, h.t_reply - t0, rss0, rss1, rss1 - rss0,
+	       thp1 - thp0, mt1 - mt0);
 	if (touch_mib)
-		printf(" touch_mib=%d rss_touch_grow_kb=%ld", touch_mib,
-		       rss2 - rss1);
+		printf(" touch_mib=%d rss_touch_grow_kb=%ld thp_touch_grow_kb=%ld",
+		       touch_mib, rss2 - rss1, thp2 - thp1);
 	printf(" blocks=%s\n", blocks);
 }
 
