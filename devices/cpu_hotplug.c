@@ -344,6 +344,11 @@ static struct aml *cpu_hp_pres(struct aml_ctx *ctx, uint32_t base)
 	aml_append(f, aml_reserved_field(ctx, 4));
 	aml_append(f, aml_named_field(ctx, "CCMD", 8));
 	aml_append(dev, f);
+	/* The same flags as one byte: a scan reads them once. */
+	f = aml_field(ctx, "PRST", AML_BYTE_ACC, AML_PRESERVE);
+	aml_append(f, aml_field_offset(ctx, CPU_HP_FLAGS));
+	aml_append(f, aml_named_field(ctx, "CFLG", 8));
+	aml_append(dev, f);
 	f = aml_field(ctx, "PRST", AML_DWORD_ACC, AML_PRESERVE);
 	aml_append(f, aml_named_field(ctx, "CSEL", 32));
 	aml_append(f, aml_reserved_field(ctx, 32));
@@ -450,7 +455,8 @@ static struct aml *cpu_hp_cpus(struct aml_ctx *ctx, unsigned int ncpus,
 	aml_append(dev, hp_aml_notify(ctx, "CTFY", ncpus, CPU_HP_NAME));
 	aml_append(dev, hp_aml_scan(ctx, "CSCN", ncpus, &(struct hp_aml_scan){
 		.lock = PRES("CPLK"), .select = PRES("CSEL"),
-		.insert = PRES("CINS"), .remove = PRES("CRMV"),
+		.flags = PRES("CFLG"), .insert = PRES("CINS"),
+		.remove = PRES("CRMV"),
 		.notify = "CTFY" }));
 	for (i = 0; i < ncpus; i++)
 		aml_append(dev, cpu_hp_cpu(ctx, i, i >= boot, apic_ids[i]));

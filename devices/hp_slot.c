@@ -82,12 +82,13 @@ struct aml *hp_aml_notify(struct aml_ctx *ctx, const char *name,
 	return m;
 }
 
-/* If (field == One) { notify (Local0, value); field = One } */
-static struct aml *hp_aml_event(struct aml_ctx *ctx, const char *field,
-				const char *notify, unsigned int value)
+/* If (Local1 & bit) { notify (Local0, value); field = One } */
+static struct aml *hp_aml_event(struct aml_ctx *ctx, unsigned int bit,
+				const char *field, const char *notify,
+				unsigned int value)
 {
-	struct aml *iff = aml_if(ctx, aml_lequal(ctx, aml_name(ctx, field),
-						 aml_int(ctx, 1)));
+	struct aml *iff = aml_if(ctx, aml_and(ctx, aml_local(ctx, 1),
+					      aml_int(ctx, bit), NULL));
 
 	aml_append(iff, aml_call(ctx, notify, 2, aml_local(ctx, 0),
 				 aml_int(ctx, value)));
@@ -107,9 +108,13 @@ struct aml *hp_aml_scan(struct aml_ctx *ctx, const char *name,
 					aml_int(ctx, nslots)));
 	aml_append(loop, aml_store(ctx, aml_local(ctx, 0),
 				   aml_name(ctx, n->select)));
-	aml_append(loop, hp_aml_event(ctx, n->insert, n->notify, 1));
+	aml_append(loop, aml_store(ctx, aml_name(ctx, n->flags),
+				   aml_local(ctx, 1)));
+	aml_append(loop, hp_aml_event(ctx, HP_F_INSERT, n->insert, n->notify,
+				      1));
 	els = aml_else(ctx);
-	aml_append(els, hp_aml_event(ctx, n->remove, n->notify, 3));
+	aml_append(els, hp_aml_event(ctx, HP_F_REMOVE, n->remove, n->notify,
+				     3));
 	aml_append(loop, els);
 	aml_append(loop, aml_increment(ctx, aml_local(ctx, 0)));
 	aml_append(m, loop);

@@ -54,9 +54,12 @@ uint32_t hp_le(const uint8_t *data, uint32_t len);
 struct aml *hp_aml_notify(struct aml_ctx *ctx, const char *name,
 			  unsigned int nslots, const char *fmt);
 
-/* The fields and methods a scan uses, as absolute names. */
+/*
+ * The fields and methods a scan uses, as absolute names; `flags` is the
+ * whole flags byte, read once per slot (every access is a guest exit).
+ */
 struct hp_aml_scan {
-	const char *lock, *select, *insert, *remove, *notify;
+	const char *lock, *select, *flags, *insert, *remove, *notify;
 };
 
 /*

@@ -314,6 +314,11 @@ static void mem_hp_fields(struct aml_ctx *ctx, struct aml *dev)
 	aml_append(f, aml_named_field(ctx, "MRMV", 1));
 	aml_append(f, aml_named_field(ctx, "MEJ_", 1));
 	aml_append(dev, f);
+	/* The same flags as one byte: a scan reads them once. */
+	f = aml_field(ctx, "\\_SB.MHPD.HPMR", AML_BYTE_ACC, AML_PRESERVE);
+	aml_append(f, aml_field_offset(ctx, MEM_HP_FLAGS));
+	aml_append(f, aml_named_field(ctx, "MFLG", 8));
+	aml_append(dev, f);
 	f = aml_field(ctx, "\\_SB.MHPD.HPMR", AML_DWORD_ACC, AML_PRESERVE);
 	for (i = 0; i < 3; i++)
 		aml_append(f, aml_named_field(ctx, wr[i], 32));
@@ -440,7 +445,8 @@ static struct aml *mem_hp_mhpc(struct aml_ctx *ctx, unsigned int nslots)
 	aml_append(dev, hp_aml_notify(ctx, "MTFY", nslots, MEM_HP_NAME));
 	aml_append(dev, hp_aml_scan(ctx, "MSCN", nslots, &(struct hp_aml_scan){
 		.lock = MHPC("MLCK"), .select = MHPC("MSEL"),
-		.insert = MHPC("MINS"), .remove = MHPC("MRMV"),
+		.flags = MHPC("MFLG"), .insert = MHPC("MINS"),
+		.remove = MHPC("MRMV"),
 		.notify = MHPC("MTFY") }));
 	for (i = 0; i < nslots; i++)
 		aml_append(dev, mem_hp_dimm(ctx, i));

@@ -16,7 +16,7 @@ struct vcpu;
 struct kvm_cpuid2;
 
 #define VM_MAX_RAM	2	/* below the 32-bit hole, above 4 GiB */
-#define VM_MAX_HP_RAM	64	/* hotplugged ranges, one KVM slot each */
+#define VM_MAX_HP_RAM	32	/* hotplugged ranges, one KVM slot each */
 
 struct vm_ram {
 	uint64_t gpa;
