@@ -3,7 +3,8 @@
  * blocks as movable: growing in steps, a pattern in hotplugged RAM, giving
  * RAM back (MemTotal and evmm's RSS drop), a reboot keeping the size,
  * evmmctl --wait, CPU and RAM in one request, bad input that changes
- * nothing, and a guest that refuses an eject.
+ * nothing, a guest that refuses an eject, and one that cannot offline the
+ * RAM because it onlined it as kernel memory.
  */
 #include <check.h>
 #include <jansson.h>
@@ -366,6 +367,61 @@ START_TEST(memhp_combined_bad_input)
 }
 END_TEST
 
+/* The guest's _OST for range i once it has one, polled; -1 if none came. */
+static long wait_slot_ost(unsigned int i)
+{
+	json_t *j = NULL;
+	long ost = -1;
+
+	for (double t = 0; t < T_HOTPLUG * guest_scale() && ost < 0; t += 0.1) {
+		json_decref(j);
+		j = info();
+		ost = slot_ost(j, i);
+		if (ost < 0)
+			usleep(100000);
+	}
+	guest_check(&g, ost >= 0 && !strcmp(slot_state(j, i), "removing") &&
+		    info_mem(j, "pending") && info_mem(j, "current") == 2 * GiB,
+		    "vm.info does not show a pending removal (ost %ld)", ost);
+	json_decref(j);
+	return ost;
+}
+
+/*
+ * Onlined as kernel memory (ZONE_NORMAL, where a 1 GiB guest's kernel
+ * allocations now go first), the range cannot be offlined: the removal
+ * stays pending with the guest's failure _OST, and the guest, its data and
+ * its MemTotal are intact.
+ */
+START_TEST(memhp_kernel_memory)
+{
+	struct guest_state st;
+	long m0, ost;
+
+	guest_start(&g, "--memory", "size=1G,hotplug_size=1G", "--api-socket",
+		    sock, NULL);
+	guest_ready(&g, T_BOOT, &st);
+	m0 = st.memtotal_kb;
+	resize_ram(2 * GiB);
+	guest_expect(&g, "uevent add /devices/system/memory/memory39",
+		     T_HOTPLUG);
+	set_blocks(4 * GiB, GiB, "online_kernel");
+	wait_memtotal(m0 + 1024 * 1024);
+	/* Kernel objects (kernfs nodes, page tables) land in the range. */
+	guest_check(&g, guest_cmd(&g, "ls -R /sys >/dev/null 2>&1; true",
+				  T_CMD * 4) == 0, "ls -R /sys failed");
+	memtest();
+
+	resize_ram(GiB);
+	ost = wait_slot_ost(0);
+	guest_check(&g, ost != 0, "the guest offlined kernel memory (_OST 0)");
+	expect_api("{\"desired_ram\":1610612736}", 429, "desired_ram");
+	memtest();
+	wait_memtotal(m0 + 1024 * 1024);
+	poweroff();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, double secs)
 {
 	guest_add_test(s, name, t, secs, setup, teardown);
@@ -379,6 +435,9 @@ Suite *e2e_memhp_suite(void)
 	add(s, "grow_shrink_reboot", memhp_grow_shrink_reboot,
 	    2 * T_BOOT + 6 * T_HOTPLUG + T_MEMTEST + 24 * T_CMD +
 	    20 * T_API + T_EXIT);
+	add(s, "kernel_memory", memhp_kernel_memory,
+	    T_BOOT + 3 * T_HOTPLUG + 2 * T_MEMTEST + 16 * T_CMD + 30 * T_API +
+	    T_EXIT);
 	add(s, "combined_bad_input", memhp_combined_bad_input,
 	    2 * T_BOOT + 5 * T_HOTPLUG + T_MEMTEST + 16 * T_CMD +
 	    30 * T_API + T_EXIT);
