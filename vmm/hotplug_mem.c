@@ -84,19 +84,18 @@ void hotplug_mem_reap(struct machine *m)
 	}
 }
 
+/* Boots with what was requested: unfinished removals happen now. */
 void hotplug_mem_reboot(struct machine *m)
 {
 	uint64_t base[VM_MAX_HP_RAM] = { 0 }, size[VM_MAX_HP_RAM] = { 0 };
-	struct mem_hp_status st;
 	unsigned int i;
 
 	if (!m->mem_hp)
 		return;
 	hotplug_mem_reap(m);
+	for (i = mem_top(m); i-- && mem_current(m) > m->mem_requested;)
+		vm_remove_ram(&m->vm, i);
 	for (i = 0; i < m->mem_slots; i++) {
-		mem_hotplug_status(m->mem_hp, i, &st);
-		if (st.remove_requested)
-			vm_remove_ram(&m->vm, i);
 		base[i] = m->vm.hp_ram[i].gpa;
 		size[i] = m->vm.hp_ram[i].size;
 	}

@@ -418,6 +418,18 @@ START_TEST(memhp_kernel_memory)
 	expect_api("{\"desired_ram\":1610612736}", 429, "desired_ram");
 	memtest();
 	wait_memtotal(m0 + 1024 * 1024);
+
+	/* Stopped, the user asks for 2 GiB again: the next boot has it. */
+	guest_check(&g, api_call(sock, "PUT", "vm.shutdown", NULL, NULL) ==
+		    204, "vm.shutdown failed");
+	resize_ram(2 * GiB);
+	guest_check(&g, api_call(sock, "PUT", "vm.boot", NULL, NULL) == 204,
+		    "vm.boot failed");
+	guest_ready(&g, T_BOOT, &st);
+	wait_ram(2 * GiB);
+	guest_check(&g, guest_cmd(&g, "test -e /sys/devices/system/memory/"
+				  "memory39", T_CMD) == 0, "the guest did not "
+		    "find the range at boot");
 	poweroff();
 }
 END_TEST
@@ -436,7 +448,7 @@ Suite *e2e_memhp_suite(void)
 	    2 * T_BOOT + 6 * T_HOTPLUG + T_MEMTEST + 24 * T_CMD +
 	    20 * T_API + T_EXIT);
 	add(s, "kernel_memory", memhp_kernel_memory,
-	    T_BOOT + 3 * T_HOTPLUG + 2 * T_MEMTEST + 16 * T_CMD + 30 * T_API +
+	    2 * T_BOOT + 4 * T_HOTPLUG + 2 * T_MEMTEST + 16 * T_CMD + 30 * T_API +
 	    T_EXIT);
 	add(s, "combined_bad_input", memhp_combined_bad_input,
 	    2 * T_BOOT + 5 * T_HOTPLUG + T_MEMTEST + 16 * T_CMD +

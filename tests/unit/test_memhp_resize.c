@@ -331,6 +331,22 @@ START_TEST(mem_stopped)
 }
 END_TEST
 
+/* Stopped with a removal pending: asking for the size again keeps it. */
+START_TEST(mem_stopped_cancels_removal)
+{
+	resize(2 * GiB);
+	guest_flags(0, MEM_HP_F_INSERT);
+	ck_assert_int_eq(resize(GiB), 0);
+	m.running = false;		/* vm.shutdown; the guest never ejected */
+	ck_assert_int_eq(resize(2 * GiB), 0);
+	hotplug_mem_reboot(&m);
+	ck_assert_ptr_nonnull(m.vm.hp_ram[0].host);
+	ck_assert(slot_status(0).enabled && !slot_status(0).remove_requested);
+	ck_assert_uint_eq(status().current, 2 * GiB);
+	ck_assert_uint_eq(status().requested, 2 * GiB);
+}
+END_TEST
+
 Suite *memhp_resize_suite(void)
 {
 	Suite *s = suite_create("memhp_resize");
@@ -347,6 +363,7 @@ Suite *memhp_resize_suite(void)
 	tcase_add_test(tc, mem_out_of_ranges);
 	tcase_add_test(tc, mem_reboot);
 	tcase_add_test(tc, mem_stopped);
+	tcase_add_test(tc, mem_stopped_cancels_removal);
 	suite_add_tcase(s, tc);
 	return s;
 }
