@@ -516,7 +516,9 @@ int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,
 			 host_max_vcpus, host_max_vcpus);
 		return -EINVAL;
 	}
-	if (phys_bits < 64 && cfg->hotplug_size && end > (1ULL << phys_bits)) {
+	/* vm.c gives 32..52 bits. */
+	if (phys_bits >= 30 && phys_bits < 64 && cfg->hotplug_size &&
+	    end > (1ULL << phys_bits)) {
 		snprintf(err, errlen, "--memory: the hotplug region ends at "
 			 "%llu GiB, beyond the guest's %u-bit physical address "
 			 "space (%llu GiB); accepted form: size=SIZE"

@@ -54,12 +54,14 @@ static int vm_check_caps(struct vm *vm)
 /* CPUID 0x80000008 EAX[7:0], as KVM reports it for guests. */
 static unsigned int vm_find_phys_bits(const struct kvm_cpuid2 *c)
 {
-	unsigned int i;
+	unsigned int i, bits;
 
-	for (i = 0; i < c->nent; i++)
-		if (c->entries[i].function == 0x80000008 &&
-		    (c->entries[i].eax & 0xFF))
-			return c->entries[i].eax & 0xFF;
+	for (i = 0; i < c->nent; i++) {
+		bits = c->entries[i].eax & 0xFF;
+		if (c->entries[i].function == 0x80000008 && bits >= 32 &&
+		    bits <= 52)
+			return bits;
+	}
 	return 36;	/* what x86 guarantees without the leaf */
 }
 
@@ -220,9 +222,12 @@ void vm_remove_ram(struct vm *vm, unsigned int slot)
 		return;
 	r = &vm->hp_ram[slot];
 	/* Size 0 deletes the slot; KVM waits out vCPUs still using it. */
-	if (vm->fd >= 0 && vm_set_slot(vm, VM_MAX_RAM + slot, r, 0))
-		log_err("hotplug RAM %u: KVM kept the slot: %s", slot,
-			strerror(errno));
+	if (vm->fd >= 0 && vm_set_slot(vm, VM_MAX_RAM + slot, r, 0)) {
+		/* Unmapping what KVM still maps would fault the guest. */
+		log_err("hotplug RAM %u: KVM kept the slot (%s); the range "
+			"stays mapped", slot, strerror(errno));
+		return;
+	}
 	munmap(r->host, r->size);
 	*r = (struct vm_ram){ 0 };
 }
