@@ -137,7 +137,12 @@ $(O)/tools/hotbench: tools/hotbench.c tools/benchlib.c tools/benchlib.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -I. -o $@ $(filter %.c,$^)
 
-bench: $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench guest
+$(O)/tools/pingbench: tools/pingbench.c tools/benchlib.c tools/benchlib.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $(filter %.c,$^)
+
+bench: $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
+	$(O)/tools/pingbench guest
 	tools/bench
 
 clean:
