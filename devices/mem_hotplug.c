@@ -82,7 +82,7 @@ static void mem_hp_regs(struct mem_hotplug *h, uint8_t *regs)
 {
 	struct mem_slot *s = mem_hp_selected(h);
 
-	memset(regs, 0, MEM_HP_MMIO_SIZE);
+	memset(regs, 0, MEM_HP_IO_SIZE);
 	if (!s)
 		return;
 	mem_hp_put32(regs + MEM_HP_BASE_LO, s->base);
@@ -95,16 +95,16 @@ static void mem_hp_regs(struct mem_hotplug *h, uint8_t *regs)
 static void mem_hp_read(struct mem_hotplug *h, uint64_t offset,
 			uint8_t *data, uint32_t len)
 {
-	uint8_t regs[MEM_HP_MMIO_SIZE];
+	uint8_t regs[MEM_HP_IO_SIZE];
 	uint64_t n;
 
 	memset(data, 0, len);
-	if (offset >= MEM_HP_MMIO_SIZE)
+	if (offset >= MEM_HP_IO_SIZE)
 		return;
 	pthread_mutex_lock(&h->lock);
 	mem_hp_regs(h, regs);
 	pthread_mutex_unlock(&h->lock);
-	n = MEM_HP_MMIO_SIZE - offset;
+	n = MEM_HP_IO_SIZE - offset;
 	memcpy(data, regs + offset, len < n ? len : n);
 }
 
@@ -279,7 +279,7 @@ static struct aml *mem_hp_method(struct aml_ctx *ctx, const char *name,
 }
 
 /* \_SB.MHPD: the register block and its region. */
-static struct aml *mem_hp_mhpd(struct aml_ctx *ctx, uint32_t base)
+static struct aml *mem_hp_mhpd(struct aml_ctx *ctx, uint16_t base)
 {
 	struct aml *dev = aml_device(ctx, "\\_SB.MHPD");
 	struct aml *crs = aml_resource_template(ctx);
@@ -287,10 +287,10 @@ static struct aml *mem_hp_mhpd(struct aml_ctx *ctx, uint32_t base)
 	aml_append(dev, aml_name_decl(ctx, "_HID", aml_eisaid(ctx, "PNP0A06")));
 	aml_append(dev, aml_name_decl(ctx, "_UID", aml_string(ctx,
 						"Memory hotplug resources")));
-	aml_append(crs, aml_memory32_fixed(ctx, base, MEM_HP_MMIO_SIZE, 1));
+	aml_append(crs, aml_io(ctx, base, base, 1, MEM_HP_IO_SIZE));
 	aml_append(dev, aml_name_decl(ctx, "_CRS", crs));
-	aml_append(dev, aml_operation_region(ctx, "HPMR", AML_SYSTEM_MEMORY,
-					     base, MEM_HP_MMIO_SIZE));
+	aml_append(dev, aml_operation_region(ctx, "HPMR", AML_SYSTEM_IO,
+					     base, MEM_HP_IO_SIZE));
 	return dev;
 }
 
@@ -453,16 +453,16 @@ static struct aml *mem_hp_mhpc(struct aml_ctx *ctx, unsigned int nslots)
 	return dev;
 }
 
-struct aml *mem_hotplug_aml(struct aml_ctx *ctx, uint64_t mmio_base,
+struct aml *mem_hotplug_aml(struct aml_ctx *ctx, uint16_t port,
 			    unsigned int nslots)
 {
 	struct aml *list;
 
 	if (!nslots || nslots > MEM_HP_MAX_SLOTS ||
-	    mmio_base > 0x100000000ULL - MEM_HP_MMIO_SIZE)
+	    port > 0x10000 - MEM_HP_IO_SIZE)
 		return NULL;
 	list = aml_list(ctx);
-	aml_append(list, mem_hp_mhpd(ctx, mmio_base));
+	aml_append(list, mem_hp_mhpd(ctx, port));
 	aml_append(list, mem_hp_mhpc(ctx, nslots));
 	return list;
 }

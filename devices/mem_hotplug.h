@@ -1,6 +1,9 @@
 /*
  * ACPI memory hotplug controller: QEMU's 24-byte register interface
- * (acpi-hotplug-protocols.md §2) and the \_SB.MHPC AML that drives it.
+ * (acpi-hotplug-protocols.md §2) and the \_SB.MHPC AML that drives it. On
+ * port I/O like QEMU's PC machines: a guest's port access exits with all
+ * it needs, an MMIO one has KVM decode the instruction, and a scan makes
+ * dozens of them.
  * Each slot is one hotplugged range, placed and sized by the VMM thread;
  * the guest reads a slot's base and size through the registers (so _CRS
  * is built at run time by \_SB.MHPC.MCRS). Guest accesses arrive on vCPU
@@ -22,7 +25,7 @@ struct aml;
 struct aml_ctx;
 struct mem_hotplug;
 
-#define MEM_HP_MMIO_SIZE	24
+#define MEM_HP_IO_SIZE		24	/* ports, as on QEMU's PC machines */
 /* Device names are MP%02X. */
 #define MEM_HP_MAX_SLOTS	256
 
@@ -83,13 +86,13 @@ void mem_hotplug_status(struct mem_hotplug *h, unsigned int slot,
 			struct mem_hp_status *st);
 
 /*
- * \_SB.MHPD (PNP0A06, the register block as Memory32Fixed, region HPMR)
+ * \_SB.MHPD (PNP0A06, the register block as an IO resource, region HPMR)
  * and \_SB.MHPC (PNP0A06) with MSCN (called by the GED), MRST, MCRS
  * (QWordMemory from the registers), MOST, MEJ0 and one PNP0C80 device per
  * slot: MP00.. with _UID, _STA, _CRS, _OST, _EJ0. Absolute names. NULL for
- * nslots outside 1..MEM_HP_MAX_SLOTS or a base above 4 GiB.
+ * nslots outside 1..MEM_HP_MAX_SLOTS or a block past port 0xFFFF.
  */
-struct aml *mem_hotplug_aml(struct aml_ctx *ctx, uint64_t mmio_base,
+struct aml *mem_hotplug_aml(struct aml_ctx *ctx, uint16_t port,
 			    unsigned int nslots);
 
 #endif

@@ -68,7 +68,7 @@ static int machine_add_mem_hotplug(struct machine *m)
 	m->mem_hp = mem_hotplug_new(m->mem_slots, machine_ejected, m);
 	if (!m->mem_hp)
 		return -ENOMEM;
-	return bus_register(&m->vm.mmio, LAYOUT_MEM_HP, MEM_HP_MMIO_SIZE,
+	return bus_register(&m->vm.pio, PORT_MEM_HP, MEM_HP_IO_SIZE,
 			    mem_hotplug_io, m->mem_hp);
 }
 
@@ -167,7 +167,7 @@ static size_t machine_dsdt(struct machine *m, struct aml_ctx *ctx,
 	aml_append(body, cpu_hotplug_aml(ctx, LAYOUT_CPU_HP, m->cfg->max_vcpus,
 					 m->cfg->boot_vcpus, apic_ids));
 	if (m->mem_hp) {
-		aml_append(body, mem_hotplug_aml(ctx, LAYOUT_MEM_HP,
+		aml_append(body, mem_hotplug_aml(ctx, PORT_MEM_HP,
 						 m->mem_slots));
 		events |= GED_MEM_HOTPLUG;
 	}

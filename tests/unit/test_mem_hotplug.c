@@ -15,7 +15,7 @@
 
 #define NSLOTS	4
 #define GiB	(1ULL << 30)
-#define MHP_BASE 0xFEB00040ULL
+#define MHP_PORT 0x0A00
 
 static struct mem_hotplug *hp;
 static int ejects;
@@ -144,8 +144,8 @@ START_TEST(mhp_registers)
 	/* Reads across the end stop at it; beyond it they read 0. */
 	ck_assert_uint_eq(rd(MEM_HP_FLAGS, 4), MEM_HP_F_ENABLED |
 			  MEM_HP_F_INSERT);
-	ck_assert_uint_eq(rd(MEM_HP_MMIO_SIZE - 1, 4), 0);
-	ck_assert_uint_eq(rd(MEM_HP_MMIO_SIZE, 4), 0);
+	ck_assert_uint_eq(rd(MEM_HP_IO_SIZE - 1, 4), 0);
+	ck_assert_uint_eq(rd(MEM_HP_IO_SIZE, 4), 0);
 	ck_assert_uint_eq(rd(~0ULL, 4), 0);
 	/* Another slot: its own registers. */
 	sel(1);
@@ -240,7 +240,7 @@ START_TEST(mhp_hostile_writes)
 		       true);
 	wr(MEM_HP_SIZE_HI, ~0u, 4);
 	wr(MEM_HP_PXM, ~0u, 4);
-	wr(MEM_HP_MMIO_SIZE, ~0u, 4);
+	wr(MEM_HP_IO_SIZE, ~0u, 4);
 	wr(~0ULL, ~0u, 4);
 	ck_assert_int_eq(ejects, 0);
 	for (unsigned int i = 0; i < NSLOTS; i++) {
@@ -349,7 +349,7 @@ static uint8_t *mhp_dsdt(unsigned int nslots)
 	uint8_t *aml, *t;
 	size_t len;
 
-	mhpc = mem_hotplug_aml(ctx, MHP_BASE, nslots);
+	mhpc = mem_hotplug_aml(ctx, MHP_PORT, nslots);
 	ck_assert_ptr_nonnull(mhpc);
 	aml_append(body, mhpc);
 	len = aml_size(body);
@@ -366,8 +366,8 @@ START_TEST(mhp_aml)
 {
 	static const char *const want[] = {
 		"Device (\\_SB.MHPD)", "EisaId (\"PNP0A06\")",
-		"Memory32Fixed (ReadWrite,", "0xFEB00040,", "0x00000018,",
-		"OperationRegion (HPMR, SystemMemory, 0xFEB00040, 0x18)",
+		"IO (Decode16,", "0x0A00,", "0x01,", "0x18,",
+		"OperationRegion (HPMR, SystemIO, 0x0A00, 0x18)",
 		"Device (\\_SB.MHPC)", "Name (_UID, \"DIMM devices\")",
 		"Name (MDNR, 0x04)", "Mutex (MLCK, 0x00)",
 		"Field (\\_SB.MHPD.HPMR, DWordAcc, NoLock, Preserve)",
@@ -430,12 +430,11 @@ START_TEST(mhp_aml_rejects)
 {
 	struct aml_ctx *ctx = aml_ctx_new();
 
-	ck_assert_ptr_null(mem_hotplug_aml(ctx, MHP_BASE, 0));
-	ck_assert_ptr_null(mem_hotplug_aml(ctx, MHP_BASE,
+	ck_assert_ptr_null(mem_hotplug_aml(ctx, MHP_PORT, 0));
+	ck_assert_ptr_null(mem_hotplug_aml(ctx, MHP_PORT,
 					   MEM_HP_MAX_SLOTS + 1));
-	ck_assert_ptr_null(mem_hotplug_aml(ctx, 0x100000000ULL, 4));
-	ck_assert_ptr_null(mem_hotplug_aml(ctx, 0xFFFFFFF0ULL, 4));
-	ck_assert_ptr_nonnull(mem_hotplug_aml(ctx, 0xFFFFFFE8ULL, 4));
+	ck_assert_ptr_null(mem_hotplug_aml(ctx, 0xFFF0, 4));
+	ck_assert_ptr_nonnull(mem_hotplug_aml(ctx, 0xFFE8, 4));
 	aml_ctx_free(ctx);
 }
 END_TEST
