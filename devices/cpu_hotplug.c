@@ -278,25 +278,14 @@ bool cpu_hotplug_take_ejected(struct cpu_hotplug *c, unsigned int cpu)
 }
 
 void cpu_hotplug_status(struct cpu_hotplug *c, unsigned int cpu,
-			struct cpu_hp_status *st)
+			struct hp_slot *st)
 {
-	struct hp_slot s = { 0 };
-
-	if (cpu < c->ncpus) {
-		pthread_mutex_lock(&c->lock);
-		s = c->slots[cpu];
-		pthread_mutex_unlock(&c->lock);
-	}
-	*st = (struct cpu_hp_status){
-		.enabled = s.enabled,
-		.inserting = s.inserting,
-		.remove_requested = s.remove_requested,
-		.removing = s.removing,
-		.ejected = s.ejected,
-		.ost_event = s.ost_event,
-		.ost_status = s.ost_status,
-		.ost_valid = s.ost_valid,
-	};
+	*st = (struct hp_slot){ 0 };
+	if (cpu >= c->ncpus)
+		return;
+	pthread_mutex_lock(&c->lock);
+	*st = c->slots[cpu];
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* --- AML ------------------------------------------------------------------ */

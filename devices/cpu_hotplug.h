@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/hp_slot.h"
+
 struct aml;
 struct aml_ctx;
 struct cpu_hotplug;
@@ -34,18 +36,6 @@ struct cpu_hotplug;
 #define CPU_HP_CMD_OST_EVENT	1
 #define CPU_HP_CMD_OST_STATUS	2
 #define CPU_HP_CMD_ARCH_ID	3
-
-/* What vm.info reports of one slot: a snapshot taken under the lock. */
-struct cpu_hp_status {
-	bool enabled;		/* the guest sees the CPU (_STA 0xF) */
-	bool inserting;		/* plugged, the guest's scan has not seen it */
-	bool remove_requested;	/* the VMM asked; the guest has not ejected */
-	bool removing;		/* the remove event not yet seen by the scan */
-	bool ejected;		/* ejected by the guest, not yet taken */
-	uint32_t ost_event;	/* last _OST source event and status */
-	uint32_t ost_status;
-	bool ost_valid;		/* _OST seen since the last plug/remove */
-};
 
 /* Called on the vCPU thread that ejected `cpu`, with no lock held. */
 typedef void (*cpu_hp_eject_fn)(void *opaque, unsigned int cpu);
@@ -72,8 +62,9 @@ int cpu_hotplug_plug(struct cpu_hotplug *c, unsigned int cpu);
 int cpu_hotplug_request_remove(struct cpu_hotplug *c, unsigned int cpu);
 /* True once per guest eject of `cpu` (clears "ejected"). */
 bool cpu_hotplug_take_ejected(struct cpu_hotplug *c, unsigned int cpu);
+/* A snapshot of the slot, taken under the lock (absent when out of range). */
 void cpu_hotplug_status(struct cpu_hotplug *c, unsigned int cpu,
-			struct cpu_hp_status *st);
+			struct hp_slot *st);
 
 /*
  * \_SB.PRES (the register block) and \_SB.CPUS (ACPI0010) with CSCN and one

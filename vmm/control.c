@@ -36,20 +36,27 @@ static void control_ping(struct api_reply *r)
 		"acpi_hotplug"));
 }
 
-/* One vCPU slot; with the guest's last _OST, which tells why an eject failed. */
+/* The guest's last _OST of a slot, which tells why an eject failed. */
+static json_t *control_ost(json_t *v, bool valid, uint32_t event,
+			   uint32_t status)
+{
+	if (v && valid)
+		json_object_set_new(v, "ost", json_pack("{s:I, s:I}",
+			"event", (json_int_t)event,
+			"status", (json_int_t)status));
+	return v;
+}
+
+/* One vCPU slot. */
 static json_t *control_vcpu(struct machine *m, unsigned int i)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 	json_t *v = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)i,
 		"apic_id", (json_int_t)m->vm.vcpus[i].apic_id,
 		"state", hotplug_cpu_state_name(hotplug_cpu_state(m, i)));
 
 	cpu_hotplug_status(m->cpu_hp, i, &st);
-	if (v && st.ost_valid)
-		json_object_set_new(v, "ost", json_pack("{s:I, s:I}",
-			"event", (json_int_t)st.ost_event,
-			"status", (json_int_t)st.ost_status));
-	return v;
+	return control_ost(v, st.ost_valid, st.ost_event, st.ost_status);
 }
 
 static json_t *control_vcpus(struct machine *m)
@@ -62,7 +69,7 @@ static json_t *control_vcpus(struct machine *m)
 	return list;
 }
 
-/* One hotplugged RAM range, with the guest's last _OST. */
+/* One hotplugged RAM range. */
 static json_t *control_mem_slot(struct machine *m, unsigned int i)
 {
 	const struct vm_ram *r = &m->vm.hp_ram[i];
@@ -72,11 +79,7 @@ static json_t *control_mem_slot(struct machine *m, unsigned int i)
 		"state", hotplug_mem_state_name(hotplug_mem_state(m, i)));
 
 	mem_hotplug_status(m->mem_hp, i, &st);
-	if (v && st.ost_valid)
-		json_object_set_new(v, "ost", json_pack("{s:I, s:I}",
-			"event", (json_int_t)st.ost_event,
-			"status", (json_int_t)st.ost_status));
-	return v;
+	return control_ost(v, st.ost_valid, st.ost_event, st.ost_status);
 }
 
 static json_t *control_memory(struct machine *m)

@@ -29,7 +29,7 @@ static unsigned int hotplug_count(const struct machine *m)
 /* A removal or an insert the guest has not seen: the change is not done. */
 static bool hotplug_busy(struct machine *m, unsigned int cpu, bool *removing)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	cpu_hotplug_status(m->cpu_hp, cpu, &st);
 	*removing = st.remove_requested;
@@ -206,7 +206,7 @@ out:
 
 enum hotplug_cpu_state hotplug_cpu_state(struct machine *m, unsigned int cpu)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	if (!m->cpu_present[cpu])
 		return HP_CPU_ABSENT;

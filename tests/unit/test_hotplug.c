@@ -142,7 +142,7 @@ static unsigned int ejected_cpu;
 /* Runs unlocked: a status call here would deadlock otherwise. */
 static void record_eject(void *opaque, unsigned int cpu)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	ck_assert_ptr_eq(opaque, &ejects);
 	cpu_hotplug_status(hp, cpu, &st);
@@ -204,15 +204,15 @@ static void cmd(uint8_t c)
 	wr(CPU_HP_CMD, c, 1);
 }
 
-static struct cpu_hp_status status(unsigned int cpu)
+static struct hp_slot status(unsigned int cpu)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	cpu_hotplug_status(hp, cpu, &st);
 	return st;
 }
 
-static void snapshot(struct cpu_hp_status *st)
+static void snapshot(struct hp_slot *st)
 {
 	unsigned int i;
 
@@ -221,8 +221,8 @@ static void snapshot(struct cpu_hp_status *st)
 }
 
 /* Field by field: memcmp would compare the padding. */
-static bool same_status(const struct cpu_hp_status *a,
-			const struct cpu_hp_status *b)
+static bool same_status(const struct hp_slot *a,
+			const struct hp_slot *b)
 {
 	return a->enabled == b->enabled && a->inserting == b->inserting &&
 	       a->remove_requested == b->remove_requested &&
@@ -231,8 +231,8 @@ static bool same_status(const struct cpu_hp_status *a,
 	       a->ost_valid == b->ost_valid;
 }
 
-static void expect_same(const struct cpu_hp_status *a,
-			const struct cpu_hp_status *b, unsigned int except)
+static void expect_same(const struct hp_slot *a,
+			const struct hp_slot *b, unsigned int except)
 {
 	unsigned int i;
 
@@ -312,7 +312,7 @@ END_TEST
 
 START_TEST(cpu_vmm_api_errors)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	ck_assert_int_eq(cpu_hotplug_plug(hp, 0), -EINVAL);	/* enabled */
 	ck_assert_int_eq(cpu_hotplug_plug(hp, NCPUS), -EINVAL);
@@ -365,7 +365,7 @@ END_TEST
 START_TEST(cpu_selector_out_of_range)
 {
 	static const uint32_t bad[] = { NCPUS, NCPUS + 1, 0x100, 0xffffffff };
-	struct cpu_hp_status before[NCPUS], after[NCPUS];
+	struct hp_slot before[NCPUS], after[NCPUS];
 	uint64_t off;
 	size_t i;
 
@@ -467,7 +467,7 @@ END_TEST
 /* What COST does: CCMD 1, CDAT event, CCMD 2, CDAT status. */
 START_TEST(cpu_ost)
 {
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	ck_assert_int_eq(cpu_hotplug_plug(hp, 3), 0);
 	sel(3);
@@ -613,7 +613,7 @@ static void fuzz_access(uint64_t offset)
 /* Within one access only the selected slot may change. */
 START_TEST(cpu_fuzz_isolated)
 {
-	struct cpu_hp_status before[NCPUS], after[NCPUS];
+	struct hp_slot before[NCPUS], after[NCPUS];
 	unsigned int n, k;
 	int ejects_before;
 
@@ -637,7 +637,7 @@ END_TEST
 START_TEST(cpu_fuzz_free)
 {
 	unsigned int n, i;
-	struct cpu_hp_status st;
+	struct hp_slot st;
 
 	for (n = 0; n < 100000; n++) {
 		if (n % 64 == 0)
