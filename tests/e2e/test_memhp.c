@@ -175,6 +175,33 @@ static long evmm_rss_kb(void)
 	return kb;
 }
 
+/*
+ * Guest RAM mappings (128 MiB or more) start 2 MiB aligned, so KVM can map
+ * the guest's huge pages whole: a 4 KiB aligned one costs a nested page
+ * fault per 4 KiB touched. Returns how many there are.
+ */
+static int evmm_ram_mappings(void)
+{
+	unsigned long lo, hi;
+	char path[64], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)g.pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
+		    hi - lo < 128 * MiB)
+			continue;
+		guest_check(&g, lo % (2 * MiB) == 0, "guest RAM at %lx is not "
+			    "2 MiB aligned", lo);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
 static void poweroff(void)
 {
 	guest_send(&g, "poweroff");
@@ -189,6 +216,7 @@ START_TEST(memhp_grow_shrink_reboot)
 	long m0, rss, high;
 	char *out;
 	json_t *j;
+	int n;
 
 	guest_start(&g, "--memory", "size=1G,hotplug_size=3G", "--cmdline",
 		    CMDLINE, "--api-socket", sock, NULL);
@@ -217,6 +245,8 @@ START_TEST(memhp_grow_shrink_reboot)
 				"memory_actual_size")) == 3 * GiB,
 		    "vm.info's memory is not two 1 GiB ranges at 4 and 5 GiB");
 	json_decref(j);
+	n = evmm_ram_mappings();
+	guest_check(&g, n == 3, "%d guest RAM mappings, expected 3", n);
 
 	/* The pattern lands in the newest range: the older one is offline. */
 	set_blocks(4 * GiB, GiB, "offline");

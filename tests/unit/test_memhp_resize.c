@@ -167,6 +167,32 @@ START_TEST(mem_grow_stacks_ranges)
 }
 END_TEST
 
+/*
+ * KVM maps a guest's 2 MiB page with one nested page table entry only when
+ * the host address is 2 MiB aligned too: boot RAM and every range are.
+ */
+START_TEST(mem_ram_huge_aligned)
+{
+	struct vm vm = { .fd = -1, .kvm_fd = -1, .event_fd = -1 };
+	unsigned int i;
+
+	ck_assert_int_eq(resize(2 * GiB), 0);
+	ck_assert_int_eq(resize(2 * GiB + 128 * MiB), 0);
+	ck_assert_int_eq(resize(3 * GiB), 0);
+	for (i = 0; i < 3; i++) {
+		struct vm_ram *r = &m.vm.hp_ram[i];
+
+		ck_assert_ptr_nonnull(r->host);
+		ck_assert_uint_eq((uintptr_t)r->host % (2 * MiB), 0);
+		r->host[0] = r->host[r->size - 1] = 1;
+	}
+	ck_assert_int_eq(vm_alloc_ram(&vm, 640 * MiB), 0);
+	ck_assert_uint_eq((uintptr_t)vm.ram % (2 * MiB), 0);
+	vm.ram[0] = vm.ram[640 * MiB - 1] = 1;
+	vm_free(&vm);
+}
+END_TEST
+
 /* Boot RAM above the 32-bit hole pushes the region up, 128 MiB aligned. */
 START_TEST(mem_region_after_high_ram)
 {
@@ -355,6 +381,7 @@ Suite *memhp_resize_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, mem_slot_count);
 	tcase_add_test(tc, mem_grow_stacks_ranges);
+	tcase_add_test(tc, mem_ram_huge_aligned);
 	tcase_add_test(tc, mem_region_after_high_ram);
 	tcase_add_test(tc, mem_bad_sizes);
 	tcase_add_test(tc, mem_shrink_whole_ranges);
