@@ -340,7 +340,7 @@ int api_server_start(struct api_server **out, const char *path,
 	}
 	ret = api_server_fds(s);
 	if (!ret)
-		ret = -pthread_create(&s->thread, NULL, api_thread, s);
+		ret = thread_start(&s->thread, api_thread, s);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		MHD_stop_daemon(s->mhd);

@@ -10,6 +10,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
+#include "vmm/util.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -253,9 +254,9 @@ int vcpu_start(struct vcpu *v)
 
 	atomic_store(&v->stop, false);
 	atomic_store(&v->started, false);
-	ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	ret = thread_start(&v->thread, vcpu_thread, v);
 	if (ret)
-		return -ret;
+		return ret;
 	v->thread_live = true;
 	return 0;
 }

@@ -504,6 +504,32 @@ START_TEST(test_server_resize)
 }
 END_TEST
 
+/*
+ * The API thread's 1 MiB stack holds jansson's deepest parse: a 4 KiB body
+ * of nested arrays gets a 400, and the server goes on.
+ */
+START_TEST(test_server_deep_json)
+{
+	static char body[API_MAX_BODY + 1];
+	const char *head = "{\"desired_vcpus\":";
+	size_t n = (API_MAX_BODY - strlen(head) - 1) / 2, i, len;
+	struct http_resp r;
+
+	len = sprintf(body, "%s", head);
+	for (i = 0; i < n; i++)
+		body[len++] = '[';
+	for (i = 0; i < n; i++)
+		body[len++] = ']';
+	body[len++] = '}';
+	body[len] = 0;
+	ck_assert_uint_le(len, API_MAX_BODY);
+	server_up();
+	ck_assert_int_eq(http("PUT", "/api/v1/vm.resize", body, &r), 400);
+	ck_assert_int_eq(http("GET", "/api/v1/vmm.ping", NULL, &r), 200);
+	ck_assert_int_eq(handled, 1);
+}
+END_TEST
+
 START_TEST(test_server_keepalive)
 {
 	const char *ping = "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -842,6 +868,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_server_ping);
 	tcase_add_test(tc, test_server_resize);
 	tcase_add_test(tc, test_server_keepalive);
+	tcase_add_test(tc, test_server_deep_json);
 	tcase_add_test(tc, test_server_errors);
 	tcase_add_test(tc, test_server_too_large);
 	tcase_add_test(tc, test_server_concurrent);
