@@ -89,13 +89,17 @@ $(O)/tests/%-suites.h: $(wildcard tests/*/*.c)
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
 
-$(O)/tests/unit-tests: $(wildcard tests/unit/*.c tests/unit/*.h tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm.a
-	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit"' \
-		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
+# The unit tier also tests the bench's report generator.
+UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*.h tests/*.c tests/*.h) \
+	     tools/benchreport.c tools/benchreport.h
 
-$(O)/tests/unit-tests-asan: $(wildcard tests/unit/*.c tests/unit/*.h tests/*.c tests/*.h) $(O)/tests/unit-suites.h $(O)/libevmm-asan.a
+$(O)/tests/unit-tests: $(UNIT_SRCS) $(O)/tests/unit-suites.h $(O)/libevmm.a
+	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit"' \
+		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS) -lm
+
+$(O)/tests/unit-tests-asan: $(UNIT_SRCS) $(O)/tests/unit-suites.h $(O)/libevmm-asan.a
 	$(CC) $(CFLAGS) $(ASAN) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit-asan"' \
-		-o $@ $(filter %.c,$^) $(O)/libevmm-asan.a $(CHECK_LIBS) $(LDLIBS)
+		-o $@ $(filter %.c,$^) $(O)/libevmm-asan.a $(CHECK_LIBS) $(LDLIBS) -lm
 
 $(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/kvm/*.h firmware/payloads/*.h tests/*.c tests/*.h) $(O)/tests/kvm-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/kvm-suites.h"' -DTIER='"kvm"' \
@@ -141,8 +145,13 @@ $(O)/tools/pingbench: tools/pingbench.c tools/benchlib.c tools/benchlib.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $(filter %.c,$^)
 
-bench: $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
-	$(O)/tools/pingbench guest
+# The report: raw runs → bench.json, bench.md, ratios.png (gnuplot).
+$(O)/tools/benchreport: tools/benchreport.c tools/benchreport_main.c tools/benchreport.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs jansson) -lm
+
+bench: deps $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
+	$(O)/tools/pingbench $(O)/tools/benchreport guest
 	tools/bench
 
 clean:

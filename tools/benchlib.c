@@ -48,3 +48,26 @@ long rollup_kb(pid_t pid, const char *field)
 	fclose(f);
 	return kb;
 }
+
+long overhead_kb(pid_t pid)
+{
+	char path[64], line[8192];	/* a header line holds a whole path */
+	unsigned long lo, hi;
+	long kb, sum = 0;
+	int ram = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* A mapping's header: "lo-hi perms offset dev inode [path]". */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			ram = hi - lo >= GUEST_RAM_MIN;
+		else if (!ram && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			sum += kb;
+	}
+	fclose(f);
+	return sum;
+}

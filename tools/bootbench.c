@@ -2,7 +2,8 @@
  * bootbench: runs a VMM command, times launch → the first output line that
  * contains PATTERN on the host's monotonic clock (the guest's clock jumps
  * under nested virtualization), reads the VMM's RSS at that moment, then
- * stops it. Prints "ms=<n> rss_kb=<n>". Used by tools/bench.
+ * stops it. Prints "ms=<n> rss_kb=<n> overhead_kb=<n>" (benchlib.h says what
+ * overhead is). Used by tools/bench.
  *
  *	bootbench TIMEOUT_S PATTERN -- COMMAND [ARGS...]
  */
@@ -57,7 +58,8 @@ int main(int argc, char **argv)
 		if (strstr(buf, argv[2])) {
 			double ms = now_ms() - t0;
 
-			printf("ms=%.0f rss_kb=%ld\n", ms, rss_kb(pid));
+			printf("ms=%.0f rss_kb=%ld overhead_kb=%ld\n", ms,
+			       rss_kb(pid), overhead_kb(pid));
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			return 0;

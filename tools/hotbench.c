@@ -11,6 +11,7 @@
  * Prints one line:
  *
  *	visible_ms=N online_ms=N online_cmd_ms=N reply_ms=N rss_kb=N
+ *	overhead_kb=N
  *
  * Memory (-m BOOT_MIB+PLUG_MIB, PLUG a multiple of 128): evmm
  * {"desired_ram":(BOOT+PLUG) MiB}; QEMU object-add memory-backend-ram then
@@ -24,9 +25,11 @@
  *
  *	visible_ms=N online_ms=N online_cmd_ms=N reply_ms=N rss_before_kb=N
  *	rss_kb=N rss_grow_kb=N thp_grow_kb=N memtotal_grow_kb=N [touch_mib=N
- *	rss_touch_grow_kb=N thp_touch_grow_kb=N] blocks=A[,B...]
+ *	rss_touch_grow_kb=N thp_touch_grow_kb=N] overhead_before_kb=N
+ *	overhead_kb=N blocks=A[,B...]
  *
  * (one line), rss_before_kb just before the request, rss_kb after onlining;
+ * overhead_* (benchlib.h) before the request and at the end;
  * thp_* is the growth of the VMM's AnonHugePages (smaps_rollup): how much
  * of the RSS growth came in transparent huge pages.
  * Then it powers the guest off. Exit 3: evmm answered the resize with 400
@@ -370,7 +373,7 @@ static long line_memtotal(void)
 static void cpu_plug(void)
 {
 	double t0, t_vis, t_cmd, t_on;
-	long rss;
+	long rss, ov;
 	int rc;
 
 	t0 = now_ms();
@@ -388,10 +391,11 @@ static void cpu_plug(void)
 	if (rc)
 		fail("onlining cpu2 failed: rc=%d", rc);
 	rss = rss_kb(h.pid);
+	ov = overhead_kb(h.pid);
 	poweroff();
 	printf("visible_ms=%.1f online_ms=%.1f online_cmd_ms=%.1f "
-	       "reply_ms=%.1f rss_kb=%ld\n", t_vis - t0, t_on - t0, t_on - t_cmd,
-	       h.t_reply - t0, rss);
+	       "reply_ms=%.1f rss_kb=%ld overhead_kb=%ld\n", t_vis - t0,
+	       t_on - t0, t_on - t_cmd, h.t_reply - t0, rss, ov);
 }
 
 /* The memory block number that ends a MEMADD line. */
@@ -412,11 +416,12 @@ static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
 	int nblk = plug_mib / BLOCK_MIB, blk[MAX_BLOCKS], i;
 	char req[256], cmd[MAX_BLOCKS * 64], blocks[MAX_BLOCKS * 8];
 	double t0, t_vis = 0, t_cmd, t_on;
-	long mt1, rss0, rss1, rss2 = 0, thp0, thp1, thp2 = 0;
+	long mt1, rss0, rss1, rss2 = 0, thp0, thp1, thp2 = 0, ov0, ov;
 	size_t c = 0, b = 0;
 
 	rss0 = rss_kb(h.pid);
 	thp0 = rollup_kb(h.pid, "AnonHugePages");
+	ov0 = overhead_kb(h.pid);
 	t0 = now_ms();
 	if (h.qmp) {
 		snprintf(req, sizeof(req), MEM_OBJ, plug);
@@ -460,6 +465,7 @@ static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
 		rss2 = rss_kb(h.pid);
 		thp2 = rollup_kb(h.pid, "AnonHugePages");
 	}
+	ov = overhead_kb(h.pid);
 	poweroff();
 	printf("visible_ms=%.1f online_ms=%.1f online_cmd_ms=%.1f "
 	       "reply_ms=%.1f rss_before_kb=%ld rss_kb=%ld rss_grow_kb=%ld "
@@ -469,7 +475,8 @@ static void mem_plug(int boot_mib, int plug_mib, int touch_mib, long mt0)
 	if (touch_mib)
 		printf(" touch_mib=%d rss_touch_grow_kb=%ld thp_touch_grow_kb=%ld",
 		       touch_mib, rss2 - rss1, thp2 - thp1);
-	printf(" blocks=%s\n", blocks);
+	printf(" overhead_before_kb=%ld overhead_kb=%ld blocks=%s\n", ov0, ov,
+	       blocks);
 }
 
 static void usage(void)

@@ -1,0 +1,29 @@
+/*
+ * benchreport: make bench's raw runs → bench.json, bench.md and a chart.
+ * A raw file DIR/PREFIX-{evmm,qemu}.txt has one run per line of key=value
+ * tokens; the spec (tools/bench-spec.json) says which keys make which rows.
+ */
+#ifndef EVMM_BENCHREPORT_H
+#define EVMM_BENCHREPORT_H
+
+#include <stddef.h>
+
+struct bench_stats {
+	int n;
+	double min, median, max;
+};
+
+/* The values of KEY in FILE's lines (only lines with cfg=CFG if CFG). */
+int bench_stats_read(const char *file, const char *key, const char *cfg,
+		     struct bench_stats *st);
+
+struct benchreport_opts {
+	const char **context;	/* "key=value", NULL-terminated; may be NULL */
+	int chart;		/* also draw DIR/ratios.png with gnuplot */
+};
+
+/* 0, or a negative errno with err saying what (a bad spec names the field). */
+int benchreport_run(const char *spec, const char *dir,
+		    const struct benchreport_opts *o, char *err, size_t errlen);
+
+#endif
