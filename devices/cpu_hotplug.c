@@ -103,7 +103,7 @@ static void cpu_hp_regs(struct cpu_hotplug *c, uint8_t *regs)
 	uint32_t data = 0;
 	int i;
 
-	memset(regs, 0, CPU_HP_MMIO_SIZE);
+	memset(regs, 0, CPU_HP_IO_SIZE);
 	if (!s)
 		return;
 	regs[CPU_HP_FLAGS] = hp_slot_flags(s);
@@ -118,16 +118,16 @@ static void cpu_hp_regs(struct cpu_hotplug *c, uint8_t *regs)
 static void cpu_hp_read(struct cpu_hotplug *c, uint64_t offset,
 			uint8_t *data, uint32_t len)
 {
-	uint8_t regs[CPU_HP_MMIO_SIZE];
+	uint8_t regs[CPU_HP_IO_SIZE];
 	uint64_t n;
 
 	memset(data, 0, len);
-	if (offset >= CPU_HP_MMIO_SIZE)
+	if (offset >= CPU_HP_IO_SIZE)
 		return;
 	pthread_mutex_lock(&c->lock);
 	cpu_hp_regs(c, regs);
 	pthread_mutex_unlock(&c->lock);
-	n = CPU_HP_MMIO_SIZE - offset;
+	n = CPU_HP_IO_SIZE - offset;
 	memcpy(data, regs + offset, len < n ? len : n);
 }
 
@@ -309,7 +309,7 @@ static struct aml *cpu_hp_set(struct aml_ctx *ctx, const char *field,
 }
 
 /* \_SB.PRES: the register block, its lock and its fields. */
-static struct aml *cpu_hp_pres(struct aml_ctx *ctx, uint32_t base)
+static struct aml *cpu_hp_pres(struct aml_ctx *ctx, uint16_t base)
 {
 	struct aml *dev = aml_device(ctx, "\\_SB.PRES");
 	struct aml *crs = aml_resource_template(ctx);
@@ -319,10 +319,10 @@ static struct aml *cpu_hp_pres(struct aml_ctx *ctx, uint32_t base)
 	aml_append(dev, aml_name_decl(ctx, "_UID", aml_string(ctx,
 						"CPU Hotplug resources")));
 	aml_append(dev, aml_mutex(ctx, "CPLK", 0));
-	aml_append(crs, aml_memory32_fixed(ctx, base, CPU_HP_MMIO_SIZE, 1));
+	aml_append(crs, aml_io(ctx, base, base, 1, CPU_HP_IO_SIZE));
 	aml_append(dev, aml_name_decl(ctx, "_CRS", crs));
-	aml_append(dev, aml_operation_region(ctx, "PRST", AML_SYSTEM_MEMORY,
-					     base, CPU_HP_MMIO_SIZE));
+	aml_append(dev, aml_operation_region(ctx, "PRST", AML_SYSTEM_IO,
+					     base, CPU_HP_IO_SIZE));
 	/* WriteAsZeros: setting one bit never writes the others back. */
 	f = aml_field(ctx, "PRST", AML_BYTE_ACC, AML_WRITE_AS_ZEROS);
 	aml_append(f, aml_field_offset(ctx, CPU_HP_FLAGS));
@@ -453,17 +453,17 @@ static struct aml *cpu_hp_cpus(struct aml_ctx *ctx, unsigned int ncpus,
 }
 
 /* NULL for a description the guest could not use (see cpu_hp_valid). */
-struct aml *cpu_hotplug_aml(struct aml_ctx *ctx, uint64_t mmio_base,
+struct aml *cpu_hotplug_aml(struct aml_ctx *ctx, uint16_t port,
 			    unsigned int ncpus, unsigned int boot,
 			    const uint32_t *apic_ids)
 {
 	struct aml *list;
 
 	if (!cpu_hp_valid(ncpus, boot, apic_ids) ||
-	    mmio_base > 0x100000000ULL - CPU_HP_MMIO_SIZE)
+	    port > 0x10000 - CPU_HP_IO_SIZE)
 		return NULL;
 	list = aml_list(ctx);
-	aml_append(list, cpu_hp_pres(ctx, mmio_base));
+	aml_append(list, cpu_hp_pres(ctx, port));
 	aml_append(list, cpu_hp_cpus(ctx, ncpus, boot, apic_ids));
 	return list;
 }

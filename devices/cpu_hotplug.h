@@ -21,7 +21,7 @@ struct aml;
 struct aml_ctx;
 struct cpu_hotplug;
 
-#define CPU_HP_MMIO_SIZE	12
+#define CPU_HP_IO_SIZE		12	/* ports, as on QEMU's PC machines */
 
 /* Register offsets and bits (acpi-hotplug-protocols.md §1). */
 #define CPU_HP_SEL		0x0	/* write: selector; read: command data 2 */
@@ -72,7 +72,7 @@ void cpu_hotplug_status(struct cpu_hotplug *c, unsigned int cpu,
  * _EJ0 (not for boot CPUs) and _OST. Absolute names: the DSDT root or any
  * scope. NULL for what cpu_hotplug_new() rejects or a base above 4 GiB.
  */
-struct aml *cpu_hotplug_aml(struct aml_ctx *ctx, uint64_t mmio_base,
+struct aml *cpu_hotplug_aml(struct aml_ctx *ctx, uint16_t port,
 			    unsigned int ncpus, unsigned int boot,
 			    const uint32_t *apic_ids);
 

@@ -183,7 +183,6 @@ struct row {
 	const char *label, *unit, *cfg;
 	struct bench_stats evmm, qemu;
 	double ratio, target, vs_base;	/* NAN: none */
-	const char *base_label;
 };
 
 static const char *str(json_t *o, const char *k)
@@ -284,10 +283,10 @@ static void md_stats(FILE *f, const struct bench_stats *st)
 
 static void md_row(FILE *f, const struct row *r, int ratio_wanted)
 {
-	fprintf(f, "| %s (%s)", r->label, r->unit);
+	fprintf(f, "| %s (%s", r->label, r->unit);
 	if (!isnan(r->vs_base))
-		fprintf(f, " (×%.2f of %s)", r->vs_base, r->base_label);
-	fputs(" |", f);
+		fprintf(f, ", ×%.2f", r->vs_base);
+	fputs(") |", f);
 	md_stats(f, &r->evmm);
 	md_stats(f, &r->qemu);
 	if (!ratio_wanted)
@@ -396,7 +395,6 @@ static int table_report(const char *dir, json_t *tab, struct out *o)
 		if (v && r[i].evmm.n && r[json_integer_value(v)].evmm.n) {
 			r[i].vs_base = r[i].evmm.median /
 				       r[json_integer_value(v)].evmm.median;
-			r[i].base_label = r[json_integer_value(v)].label;
 		}
 		json_array_append_new(jrows, row_json(&r[i], spec));
 	}

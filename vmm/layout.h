@@ -40,7 +40,6 @@
 #define LAYOUT_DEV_BASE		0xFE000000ULL
 #define LAYOUT_DEV_SIZE		0x1000ULL
 #define LAYOUT_GED		(LAYOUT_DEV_BASE + 0x00)	/* 4 bytes */
-#define LAYOUT_CPU_HP		(LAYOUT_DEV_BASE + 0x10)	/* 12 bytes */
 #define LAYOUT_IOAPIC		0xFEC00000ULL
 #define LAYOUT_LAPIC		0xFEE00000ULL
 #define LAYOUT_IDENTITY_MAP	0xFFFBC000ULL
@@ -50,6 +49,7 @@
 /* Port I/O */
 #define PORT_COM1		0x3F8
 #define PORT_PM_BASE		0x600	/* sleep control, sleep status, reset */
+#define PORT_CPU_HP		0xCD8	/* 12 bytes, as on QEMU's PC machines */
 #define PORT_MEM_HP		0xA00	/* 24 bytes, as on QEMU's PC machines */
 #define PM_SLEEP_CONTROL	0
 #define PM_SLEEP_STATUS		1

@@ -88,7 +88,7 @@ static int machine_add_hotplug(struct machine *m)
 	ret = bus_register(&m->vm.mmio, LAYOUT_GED, GED_MMIO_SIZE, ged_io,
 			   m->ged);
 	if (!ret)
-		ret = bus_register(&m->vm.mmio, LAYOUT_CPU_HP, CPU_HP_MMIO_SIZE,
+		ret = bus_register(&m->vm.pio, PORT_CPU_HP, CPU_HP_IO_SIZE,
 				   cpu_hotplug_io, m->cpu_hp);
 	return ret ? ret : machine_add_mem_hotplug(m);
 }
@@ -164,7 +164,7 @@ static size_t machine_dsdt(struct machine *m, struct aml_ctx *ctx,
 
 	aml_append(sb, serial_aml(ctx, "COM1", PORT_COM1, GSI_COM1));
 	aml_append(body, sb);
-	aml_append(body, cpu_hotplug_aml(ctx, LAYOUT_CPU_HP, m->cfg->max_vcpus,
+	aml_append(body, cpu_hotplug_aml(ctx, PORT_CPU_HP, m->cfg->max_vcpus,
 					 m->cfg->boot_vcpus, apic_ids));
 	if (m->mem_hp) {
 		aml_append(body, mem_hotplug_aml(ctx, PORT_MEM_HP,

@@ -677,7 +677,7 @@ END_TEST
 /* --- AML through iasl ----------------------------------------------------- */
 
 #define GED_BASE	0xfeb00000
-#define CPU_HP_BASE	0xfeb00010
+#define CPU_HP_BASE	0xcd8
 #define GED_GSI		9
 
 /* The handler that _EVT calls for GED_MEM_HOTPLUG, so the DSDT loads. */
@@ -742,8 +742,8 @@ START_TEST(aml_five_cpus)
 		"EisaId (\"PNP0C0C\")",
 		"Device (\\_SB.PRES)", "EisaId (\"PNP0A06\")",
 		"Mutex (CPLK, 0x00)",
-		"Memory32Fixed (ReadWrite,", "0xFEB00010,", "0x0000000C,",
-		"OperationRegion (PRST, SystemMemory, 0xFEB00010, 0x0C)",
+		"IO (Decode16,", "0x0CD8,", "0x0C,",
+		"OperationRegion (PRST, SystemIO, 0x0CD8, 0x0C)",
 		"Field (PRST, ByteAcc, NoLock, WriteAsZeros)",
 		"Field (PRST, DWordAcc, NoLock, Preserve)",
 		"CEJ0,   1,", "CCMD,   8", "CDAT,   32",
@@ -830,9 +830,8 @@ START_TEST(aml_bad_description)
 	ck_assert_ptr_null(cpu_hotplug_aml(ctx, CPU_HP_BASE, 2, 3, apic_ids));
 	ck_assert_ptr_null(cpu_hotplug_aml(ctx, CPU_HP_BASE, 2, 1, bad));
 	ck_assert_ptr_null(cpu_hotplug_aml(ctx, CPU_HP_BASE, 2, 1, NULL));
-	ck_assert_ptr_null(cpu_hotplug_aml(ctx, 0x100000000ULL - 8, 2, 1,
-					   apic_ids));
-	ck_assert_ptr_nonnull(cpu_hotplug_aml(ctx, 0x100000000ULL - 12, 2, 1,
+	ck_assert_ptr_null(cpu_hotplug_aml(ctx, 0x10000 - 8, 2, 1, apic_ids));
+	ck_assert_ptr_nonnull(cpu_hotplug_aml(ctx, 0x10000 - 12, 2, 1,
 					      apic_ids));
 	aml_ctx_free(ctx);
 }
