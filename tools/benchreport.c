@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tools/benchreport.h"
 
@@ -24,6 +25,8 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+#define WS " \t\r\n\v\f"
+
 /* The value of "key=" in a line of tokens, or NULL. */
 static const char *token(const char *line, const char *key)
 {
@@ -31,12 +34,32 @@ static const char *token(const char *line, const char *key)
 	const char *p = line;
 
 	while (*p) {
-		p += strspn(p, " \t\n");
+		p += strspn(p, WS);
 		if (!strncmp(p, key, len) && p[len] == '=')
 			return p + len + 1;
-		p += strcspn(p, " \t\n");
+		p += strcspn(p, WS);
 	}
 	return NULL;
+}
+
+/* Only [-+]digits[.digits]: strtod alone would take "0x1f", "inf", "1e3". */
+static int value_of(const char *t, double *x)
+{
+	size_t len = strcspn(t, WS), i = 0, digits;
+
+	i += t[i] == '-' || t[i] == '+';
+	digits = strspn(t + i, "0123456789");
+	i += digits;
+	if (t[i] == '.') {
+		size_t frac = strspn(t + i + 1, "0123456789");
+
+		digits += frac;
+		i += 1 + frac;
+	}
+	if (!digits || i != len)
+		return -EINVAL;
+	*x = strtod(t, NULL);
+	return 0;
 }
 
 static int cfg_matches(const char *line, const char *cfg)
@@ -47,7 +70,7 @@ static int cfg_matches(const char *line, const char *cfg)
 	if (!cfg)
 		return 1;
 	len = strlen(cfg);
-	return v && !strncmp(v, cfg, len) && strchr(" \t\n", v[len]);
+	return v && !strncmp(v, cfg, len) && (!v[len] || strchr(WS, v[len]));
 }
 
 static void stats_of(double *v, int n, struct bench_stats *st)
@@ -62,40 +85,39 @@ static void stats_of(double *v, int n, struct bench_stats *st)
 int bench_stats_read(const char *file, const char *key, const char *cfg,
 		     struct bench_stats *st)
 {
-	double *v = NULL, *nv;
-	char line[4096], *end;
+	double *v = NULL, *nv, x;
+	char *line = NULL;
+	size_t linecap = 0;
 	const char *t;
-	int n = 0, cap = 0;
+	int n = 0, cap = 0, ret = 0;
 	FILE *f;
 
 	memset(st, 0, sizeof(*st));
 	f = fopen(file, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &linecap, f) >= 0) {
 		t = token(line, key);
-		if (!t || !cfg_matches(line, cfg))
-			continue;
-		double x = strtod(t, &end);
-		if (end == t || !strchr(" \t\n", *end) || !isfinite(x))
+		if (!t || !cfg_matches(line, cfg) || value_of(t, &x))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;
 			nv = realloc(v, cap * sizeof(*v));
 			if (!nv) {
-				free(v);
-				fclose(f);
-				return -ENOMEM;
+				ret = -ENOMEM;
+				goto out;
 			}
 			v = nv;
 		}
 		v[n++] = x;
 	}
-	fclose(f);
 	if (n)
 		stats_of(v, n, st);
+out:
+	fclose(f);
+	free(line);
 	free(v);
-	return 0;
+	return ret;
 }
 
 /* --- the spec ---------------------------------------------------------- */
@@ -141,6 +163,23 @@ static int spec_check_row(json_t *row, size_t t, size_t r, size_t nrows,
 	return 0;
 }
 
+static int spec_check_note(json_t *note, size_t t, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	if (!note)
+		return 0;
+	if (!json_is_array(note))
+		return spec_err(err, errlen, t, -1, "note",
+				"an array of strings");
+	json_array_foreach(note, i, v)
+		if (!json_is_string(v))
+			return spec_err(err, errlen, t, -1, "note[]",
+					"a string");
+	return 0;
+}
+
 static int spec_check(json_t *spec, char *err, size_t errlen)
 {
 	json_t *tables = json_object_get(spec, "tables"), *tab, *rows, *v;
@@ -160,10 +199,10 @@ static int spec_check(json_t *spec, char *err, size_t errlen)
 			return spec_err(err, errlen, t, -1, "title", "a string");
 		if (!json_is_string(json_object_get(tab, "peer")))
 			return spec_err(err, errlen, t, -1, "peer", "a string");
-		v = json_object_get(tab, "note");
-		if (v && !json_is_array(v))
-			return spec_err(err, errlen, t, -1, "note",
-					"an array of strings");
+		ret = spec_check_note(json_object_get(tab, "note"), t, err,
+				      errlen);
+		if (ret)
+			return ret;
 		rows = json_object_get(tab, "rows");
 		if (!json_is_array(rows))
 			return spec_err(err, errlen, t, -1, "rows", "an array");
@@ -183,6 +222,7 @@ struct row {
 	const char *label, *unit, *cfg;
 	struct bench_stats evmm, qemu;
 	double ratio, target, vs_base;	/* NAN: none */
+	int want_ratio;			/* "ratio", true if absent */
 };
 
 static const char *str(json_t *o, const char *k)
@@ -208,9 +248,9 @@ static int row_read(const char *dir, json_t *spec, struct row *r)
 	if (ret)
 		return ret;
 	v = json_object_get(spec, "ratio");
+	r->want_ratio = !v || json_is_true(v);
 	r->ratio = NAN;
-	if (r->evmm.n && r->qemu.n && r->qemu.median != 0 &&
-	    (!v || json_is_true(v)))
+	if (r->evmm.n && r->qemu.n && r->qemu.median != 0 && r->want_ratio)
 		r->ratio = r->evmm.median / r->qemu.median;
 	v = json_object_get(spec, "target");
 	r->target = v ? json_number_value(v) : NAN;
@@ -281,7 +321,7 @@ static void md_stats(FILE *f, const struct bench_stats *st)
 	fputs(" |", f);
 }
 
-static void md_row(FILE *f, const struct row *r, int ratio_wanted)
+static void md_row(FILE *f, const struct row *r)
 {
 	fprintf(f, "| %s (%s", r->label, r->unit);
 	if (!isnan(r->vs_base))
@@ -289,7 +329,7 @@ static void md_row(FILE *f, const struct row *r, int ratio_wanted)
 	fputs(") |", f);
 	md_stats(f, &r->evmm);
 	md_stats(f, &r->qemu);
-	if (!ratio_wanted)
+	if (!r->want_ratio)
 		fputs(" - |", f);
 	else if (isnan(r->ratio))
 		fputs(" n/a |", f);
@@ -313,76 +353,170 @@ static void md_table_head(FILE *f, json_t *tab)
 
 /* --- the chart --------------------------------------------------------- */
 
-static void chart_row(FILE *dat, json_t *tab, const struct row *r)
-{
-	if (isnan(r->ratio))
-		return;
-	fprintf(dat, "%s: %s%s%s\t%g\t", str(tab, "id"), r->label,
-		r->cfg ? " " : "", r->cfg ? r->cfg : "", r->ratio);
-	if (isnan(r->target))
-		fputs("-\n", dat);
-	else
-		fprintf(dat, "%g\n", r->target);
-}
-
-static int chart_draw(const char *dir, int rows, char *err, size_t errlen)
-{
-	char gp[4096], *argv[] = { "gnuplot", gp, NULL };
-	pid_t pid;
-	int st, ret;
-	FILE *f;
-
-	snprintf(gp, sizeof(gp), "%s/ratios.gp", dir);
-	f = fopen(gp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f,
-		"set terminal pngcairo size 1200,%d font ',10'\n"
-		"set output '%s/ratios.png'\n"
-		"set title 'evmm / QEMU, medians (left of 1: evmm is smaller "
-		"or faster); dots: targets'\n"
-		"set datafile separator '\\t'\nset datafile missing '-'\n"
-		"set logscale x 2\nset xrange [0.03:4]\nset yrange [%d:-1]\n"
-		"set ytics nomirror font ',9'\nset grid xtics\nunset key\n"
-		"set style fill solid 0.5\n"
-		"set arrow from 1, graph 0 to 1, graph 1 nohead lw 2\n"
-		"plot '%s/ratios.dat' using (sqrt($2 * 0.03)):0:(0.03):2:"
-		"($0 - 0.35):($0 + 0.35):ytic(1) with boxxyerror lc rgb "
-		"'#4477aa', '' using 3:0 with points pt 7 ps 1.2 lc rgb "
-		"'#cc3311'\n", 160 + 22 * rows, dir, rows, dir);
-	fclose(f);
-	ret = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
-	if (!ret && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0)
-		return 0;
-	if (ret == ENOENT || (!ret && WIFEXITED(st) && WEXITSTATUS(st) == 127))
-		snprintf(err, errlen, "gnuplot not found: install gnuplot-nox "
-			 "(make deps)");
-	else
-		snprintf(err, errlen, "gnuplot %s failed", gp);
-	return -ENOENT;
-}
-
-/* --- the whole report -------------------------------------------------- */
-
 struct out {
 	FILE *md, *dat, *sum;
 	json_t *tables;
 	int chart_rows;
+	double lo, hi;		/* span of the ratios, targets and 1 */
 };
+
+/* A log axis cannot show a ratio of 0 or less: such rows stay off it. */
+static void chart_row(struct out *o, json_t *tab, const struct row *r)
+{
+	if (isnan(r->ratio) || r->ratio <= 0)
+		return;
+	fprintf(o->dat, "%s: %s\t%g\t", str(tab, "id"), r->label, r->ratio);
+	o->lo = fmin(o->lo, r->ratio);
+	o->hi = fmax(o->hi, r->ratio);
+	if (isnan(r->target) || r->target <= 0) {
+		fputs("-\n", o->dat);
+	} else {
+		fprintf(o->dat, "%g\n", r->target);
+		o->lo = fmin(o->lo, r->target);
+		o->hi = fmax(o->hi, r->target);
+	}
+	o->chart_rows++;
+}
+
+/* DIR/NAME as a gnuplot string: inside single quotes, ' is written ''. */
+static void gp_path(FILE *f, const char *dir, const char *name)
+{
+	const char *s;
+
+	fputc('\'', f);
+	for (s = dir; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', f);
+		fputc(*s, f);
+	}
+	fprintf(f, "/%s'", name);
+}
+
+static void chart_script(FILE *f, const char *dir, const struct out *o)
+{
+	/* Whole powers of 2 around the data, with room for the value labels. */
+	double lo = exp2(floor(log2(o->lo / 2)));
+	double hi = exp2(ceil(log2(o->hi * 1.6)));
+	int h = 160 + 22 * o->chart_rows;
+
+	fprintf(f, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+		"\tset terminal pngcairo size 1200,%d font ',10'\n"
+		"} else {\n\tset terminal png size 1200,%d font ',9'\n}\n"
+		"set termoption noenhanced\nset output ", h, h);
+	gp_path(f, dir, "ratios.png");
+	fprintf(f, "\nset title 'evmm / QEMU, ratio of the medians "
+		"(left of 1: evmm is smaller or faster)'\n"
+		"set datafile separator '\\t'\nset datafile missing '-'\n"
+		"set logscale x 2\nset format x '%%.3g'\nset xrange [%g:%g]\n"
+		"set yrange [%d:-1]\nset ytics nomirror\nset grid xtics\n"
+		"set key below center horizontal reverse Left samplen 2\n"
+		"set style fill solid 0.5\n"
+		"set arrow from 1, graph 0 to 1, graph 1 nohead lw 2\n"
+		"plot ", lo, hi, o->chart_rows);
+	gp_path(f, dir, "ratios.dat");
+	/* Bars from the axis' left end, targets as red marks across them. */
+	fprintf(f, " using (sqrt($2 * %g)):0:(%g):2:($0 - 0.35):($0 + 0.35):"
+		"ytic(1) \\\n\twith boxxyerror lc rgb '#4477aa' "
+		"title 'evmm/QEMU, medians', \\\n"
+		"\t'' using 3:($0 - 0.45):(0):(0.9) with vectors nohead lw 3 "
+		"lc rgb '#cc3311' title 'target (met when the bar ends left "
+		"of it)', \\\n"
+		"\t'' using ((valid(3) && $3 > $2) ? $3 : $2):0:"
+		"(sprintf('%%.2f', $2)) with labels left offset 0.6,0 "
+		"notitle\n", lo, lo);
+}
+
+static int chart_run(const char *gp, char *err, size_t errlen)
+{
+	char *argv[] = { "gnuplot", (char *)gp, NULL };
+	pid_t pid;
+	int st, ret;
+
+	ret = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
+	if (!ret) {
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR)
+				return -errno;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return 0;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+			ret = ENOENT;
+	}
+	if (ret == ENOENT) {
+		snprintf(err, errlen, "gnuplot not found: install gnuplot-nox "
+			 "(make deps)");
+		return -ENOENT;
+	}
+	snprintf(err, errlen, "gnuplot %s failed", gp);
+	return -EIO;
+}
+
+static int chart_draw(const char *dir, const struct out *o, char *err,
+		      size_t errlen)
+{
+	char gp[4096];
+	FILE *f;
+
+	/* Never a stale chart beside new numbers. */
+	snprintf(gp, sizeof(gp), "%s/ratios.png", dir);
+	unlink(gp);
+	if (!o->chart_rows)
+		return 0;
+	snprintf(gp, sizeof(gp), "%s/ratios.gp", dir);
+	f = fopen(gp, "we");
+	if (!f)
+		goto fail;
+	chart_script(f, dir, o);
+	if (fclose(f))
+		goto fail;
+	return chart_run(gp, err, errlen);
+fail:
+	snprintf(err, errlen, "%s: cannot write", gp);
+	return -EIO;
+}
+
+/* --- the whole report -------------------------------------------------- */
+
+static void summary_row(FILE *f, json_t *tab, const struct row *r)
+{
+	if (isnan(r->target))
+		return;
+	fprintf(f, "- %s, %s: ", str(tab, "id"), r->label);
+	if (isnan(r->ratio))
+		fprintf(f, "n/a, target ≤ %g: not measured\n", r->target);
+	else
+		fprintf(f, "%.2f, target ≤ %g: %s\n", r->ratio, r->target,
+			r->ratio <= r->target ? "met" : "missed");
+}
+
+static void md_table(struct out *o, json_t *tab, const struct row *r,
+		     size_t n)
+{
+	json_t *v;
+	size_t i;
+
+	md_table_head(o->md, tab);
+	for (i = 0; i < n; i++) {
+		md_row(o->md, &r[i]);
+		chart_row(o, tab, &r[i]);
+	}
+	fputc('\n', o->md);
+	json_array_foreach(json_object_get(tab, "note"), i, v)
+		fprintf(o->md, "%s\n", json_string_value(v));
+	fputc('\n', o->md);
+}
 
 static int table_report(const char *dir, json_t *tab, struct out *o)
 {
-	json_t *rows = json_object_get(tab, "rows"), *spec, *jrows, *v;
-	size_t n = json_array_size(rows), i;
+	json_t *rows = json_object_get(tab, "rows"), *note, *spec, *jrows, *v;
+	size_t n = json_array_size(rows), i, b;
 	struct row *r = calloc(n ? n : 1, sizeof(*r));
 	int ret = 0, data = 0;
 
 	jrows = json_array();
 	if (!r || !jrows) {
-		free(r);
-		json_decref(jrows);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out;
 	}
 	json_array_foreach(rows, i, spec) {
 		ret = row_read(dir, spec, &r[i]);
@@ -392,43 +526,29 @@ static int table_report(const char *dir, json_t *tab, struct out *o)
 	}
 	json_array_foreach(rows, i, spec) {
 		v = json_object_get(spec, "base");
-		if (v && r[i].evmm.n && r[json_integer_value(v)].evmm.n) {
-			r[i].vs_base = r[i].evmm.median /
-				       r[json_integer_value(v)].evmm.median;
-		}
+		b = v ? (size_t)json_integer_value(v) : i;
+		if (v && r[i].evmm.n && r[b].evmm.n && r[b].evmm.median != 0)
+			r[i].vs_base = r[i].evmm.median / r[b].evmm.median;
 		json_array_append_new(jrows, row_json(&r[i], spec));
+		summary_row(o->sum, tab, &r[i]);
 	}
-	json_array_append_new(o->tables, json_pack("{s:O, s:O, s:O, s:O, s:O}",
+	note = json_object_get(tab, "note");
+	json_array_append_new(o->tables, json_pack("{s:O, s:O, s:O, s:o, s:O}",
 		"id", json_object_get(tab, "id"),
 		"title", json_object_get(tab, "title"),
 		"peer", json_object_get(tab, "peer"),
-		"note", json_object_get(tab, "note") ?: json_array(),
+		"note", note ? json_incref(note) : json_array(),
 		"rows", jrows));
-	if (!data)
-		goto out;
-	md_table_head(o->md, tab);
-	json_array_foreach(rows, i, spec) {
-		v = json_object_get(spec, "ratio");
-		md_row(o->md, &r[i], !v || json_is_true(v));
-		chart_row(o->dat, tab, &r[i]);
-		o->chart_rows += !isnan(r[i].ratio);
-		if (!isnan(r[i].target) && !isnan(r[i].ratio))
-			fprintf(o->sum, "- %s, %s: %.2f, target ≤ %g: %s\n",
-				str(tab, "id"), r[i].label, r[i].ratio,
-				r[i].target, r[i].ratio <= r[i].target ?
-				"met" : "missed");
-	}
-	fputc('\n', o->md);
-	json_array_foreach(json_object_get(tab, "note"), i, v)
-		fprintf(o->md, "%s\n", json_string_value(v) ?: "");
-	fputc('\n', o->md);
+	/* A part that did not run makes no empty table. */
+	if (data)
+		md_table(o, tab, r, n);
 out:
 	json_decref(jrows);
 	free(r);
 	return ret;
 }
 
-static json_t *context_json(const struct benchreport_opts *o)
+static json_t *doc_json(const struct benchreport_opts *o, json_t *tables)
 {
 	json_t *c = json_object();
 	char stamp[32];
@@ -436,8 +556,7 @@ static json_t *context_json(const struct benchreport_opts *o)
 	const char **p;
 
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	json_object_set_new(c, "generated", json_string(stamp));
-	for (p = o && o->context ? o->context : NULL; p && *p; p++) {
+	for (p = o && o->context ? o->context : NULL; c && p && *p; p++) {
 		const char *eq = strchr(*p, '=');
 		char *key;
 
@@ -448,15 +567,16 @@ static json_t *context_json(const struct benchreport_opts *o)
 			json_object_set_new(c, key, json_string(eq + 1));
 		free(key);
 	}
-	return c;
+	return json_pack("{s:s, s:o, s:O}", "generated", stamp, "context", c,
+			 "tables", tables);
 }
 
-static FILE *open_in(const char *dir, const char *name, const char *mode)
+static FILE *open_in(const char *dir, const char *name)
 {
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return fopen(path, mode);
+	return fopen(path, "we");
 }
 
 static int write_json(json_t *doc, const char *dir)
@@ -467,16 +587,70 @@ static int write_json(json_t *doc, const char *dir)
 	return json_dump_file(doc, path, JSON_INDENT(1) | JSON_SORT_KEYS);
 }
 
+/* Closes bench.md and ratios.dat: 0, or -EIO if a write failed. */
+static int out_close(struct out *o)
+{
+	int ret = 0;
+
+	if (o->md && fclose(o->md))
+		ret = -EIO;
+	if (o->dat && fclose(o->dat))
+		ret = -EIO;
+	if (o->sum)
+		fclose(o->sum);
+	o->md = o->dat = o->sum = NULL;
+	return ret;
+}
+
+static int report_write(json_t *spec, const char *dir,
+			const struct benchreport_opts *opts, struct out *o,
+			char *err, size_t errlen)
+{
+	char *summary = NULL;
+	size_t sumlen = 0, t;
+	json_t *tab, *doc;
+	int ret = 0;
+
+	o->sum = open_memstream(&summary, &sumlen);
+	if (!o->sum) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_array_foreach(json_object_get(spec, "tables"), t, tab) {
+		ret = table_report(dir, tab, o);
+		if (ret) {
+			snprintf(err, errlen, "reading %s: %s", dir,
+				 strerror(-ret));
+			goto out;
+		}
+	}
+	fclose(o->sum);
+	o->sum = NULL;
+	if (sumlen)
+		fprintf(o->md, "Targets (ratios of the medians):\n\n%s",
+			summary);
+	ret = out_close(o);
+	doc = doc_json(opts, o->tables);
+	if (ret || !doc || write_json(doc, dir)) {
+		snprintf(err, errlen, "%s: cannot write the report", dir);
+		ret = -EIO;
+	}
+	json_decref(doc);
+out:
+	if (o->sum)
+		fclose(o->sum);		/* before its buffer is freed */
+	o->sum = NULL;
+	free(summary);
+	return ret;
+}
+
 int benchreport_run(const char *spec_path, const char *dir,
 		    const struct benchreport_opts *opts, char *err,
 		    size_t errlen)
 {
-	struct out o = { 0 };
-	char *summary = NULL;
-	size_t sumlen = 0;
-	json_t *spec, *tab, *doc = NULL;
+	struct out o = { .lo = 1, .hi = 1 };
 	json_error_t jerr;
-	size_t t;
+	json_t *spec;
 	int ret;
 
 	spec = json_load_file(spec_path, 0, &jerr);
@@ -489,47 +663,20 @@ int benchreport_run(const char *spec_path, const char *dir,
 	if (ret)
 		goto out;
 	o.tables = json_array();
-	o.md = open_in(dir, "bench.md", "we");
-	o.dat = open_in(dir, "ratios.dat", "we");
-	o.sum = open_memstream(&summary, &sumlen);
-	if (!o.tables || !o.md || !o.dat || !o.sum) {
-		ret = -errno ?: -ENOMEM;
-		snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
+	o.md = open_in(dir, "bench.md");
+	o.dat = open_in(dir, "ratios.dat");
+	if (!o.tables || !o.md || !o.dat) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		ret = -EIO;	/* not -EINVAL: that says the spec is bad */
 		goto out;
 	}
-	json_array_foreach(json_object_get(spec, "tables"), t, tab) {
-		ret = table_report(dir, tab, &o);
-		if (ret) {
-			snprintf(err, errlen, "reading %s: %s", dir,
-				 strerror(-ret));
-			goto out;
-		}
-	}
-	fclose(o.sum);
-	o.sum = NULL;
-	fprintf(o.md, "Targets (ratios of the medians):\n\n%s", summary ?: "");
-	doc = json_pack("{s:o, s:O}", "context", context_json(opts),
-			"tables", o.tables);
-	if (!doc || write_json(doc, dir)) {
-		snprintf(err, errlen, "%s/bench.json: cannot write", dir);
-		ret = -EIO;
-		goto out;
-	}
-	fclose(o.dat);
-	o.dat = NULL;
-	ret = 0;
-	if (opts && opts->chart)
-		ret = chart_draw(dir, o.chart_rows, err, errlen);
+	ret = report_write(spec, dir, opts, &o, err, errlen);
+	/* The chart last: without gnuplot, the numbers are written already. */
+	if (!ret && opts && opts->chart)
+		ret = chart_draw(dir, &o, err, errlen);
 out:
-	if (o.md)
-		fclose(o.md);
-	if (o.dat)
-		fclose(o.dat);
-	if (o.sum)
-		fclose(o.sum);
-	free(summary);
+	out_close(&o);
 	json_decref(o.tables);
-	json_decref(doc);
 	json_decref(spec);
 	return ret;
 }

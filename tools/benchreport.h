@@ -22,7 +22,12 @@ struct benchreport_opts {
 	int chart;		/* also draw DIR/ratios.png with gnuplot */
 };
 
-/* 0, or a negative errno with err saying what (a bad spec names the field). */
+/*
+ * Writes DIR/bench.json, bench.md, ratios.dat and (o->chart) ratios.gp and
+ * ratios.png. 0, or a negative errno with err saying what: -EINVAL only for
+ * a bad spec (err names the table, the row and the field), -ENOENT when
+ * gnuplot is missing (the JSON and Markdown are written then).
+ */
 int benchreport_run(const char *spec, const char *dir,
 		    const struct benchreport_opts *o, char *err, size_t errlen);
 

@@ -2,7 +2,9 @@
  * benchreport [--no-chart] [--context KEY=VALUE]... SPEC DIR
  * Reads DIR's raw bench runs as SPEC says, writes DIR/bench.json, bench.md
  * and (with gnuplot) ratios.png. tools/bench runs it.
+ * Exit status: 0, 2 for a bad spec or usage, 1 for anything else.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +15,7 @@ int main(int argc, char **argv)
 	const char *ctx[32] = { 0 };
 	struct benchreport_opts o = { .context = ctx, .chart = 1 };
 	char err[512];
-	int i, n = 0;
+	int i, n = 0, ret;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--no-chart"))
@@ -29,9 +31,10 @@ int main(int argc, char **argv)
 			"[--context KEY=VALUE]... SPEC DIR\n");
 		return 2;
 	}
-	if (benchreport_run(argv[i], argv[i + 1], &o, err, sizeof(err))) {
+	ret = benchreport_run(argv[i], argv[i + 1], &o, err, sizeof(err));
+	if (ret) {
 		fprintf(stderr, "benchreport: %s\n", err);
-		return 1;
+		return ret == -EINVAL ? 2 : 1;
 	}
 	return 0;
 }
