@@ -202,6 +202,35 @@ static int evmm_ram_mappings(void)
 	return n;
 }
 
+/*
+ * glibc's per-thread malloc arenas: a 64 MiB aligned, 64 MiB reservation,
+ * its used head read-write and the rest PROT_NONE. evmm keeps one arena.
+ */
+static int evmm_malloc_arenas(void)
+{
+	unsigned long lo, hi, rw_lo = 1, rw_hi = 0;
+	char path[64], line[512], perm[8];
+	int n = 0, len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)g.pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		len = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perm,
+			   &len) != 3 || !len || line[len])
+			continue;	/* not anonymous */
+		if (!strcmp(perm, "---p") && lo == rw_hi &&
+		    hi - rw_lo == 64 * MiB)
+			n++;
+		if (!strcmp(perm, "rw-p") && lo % (64 * MiB) == 0)
+			rw_lo = lo, rw_hi = hi;
+	}
+	fclose(f);
+	return n;
+}
+
 static void poweroff(void)
 {
 	guest_send(&g, "poweroff");
@@ -247,6 +276,9 @@ START_TEST(memhp_grow_shrink_reboot)
 	json_decref(j);
 	n = evmm_ram_mappings();
 	guest_check(&g, n == 3, "%d guest RAM mappings, expected 3", n);
+	n = evmm_malloc_arenas();
+	guest_check(&g, n == 0, "evmm has %d malloc arenas of its threads' "
+		    "own", n);
 
 	/* The pattern lands in the newest range: the older one is offline. */
 	set_blocks(4 * GiB, GiB, "offline");
