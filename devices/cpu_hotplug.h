@@ -70,7 +70,7 @@ void cpu_hotplug_status(struct cpu_hotplug *c, unsigned int cpu,
  * \_SB.PRES (the register block) and \_SB.CPUS (ACPI0010) with CSCN and one
  * ACPI0007 device per slot: _UID i, _STA, _MAT (type 0 LAPIC, enabled),
  * _EJ0 (not for boot CPUs) and _OST. Absolute names: the DSDT root or any
- * scope. NULL for what cpu_hotplug_new() rejects or a base above 4 GiB.
+ * scope. NULL for what cpu_hotplug_new() rejects or a block past port 0xFFFF.
  */
 struct aml *cpu_hotplug_aml(struct aml_ctx *ctx, uint16_t port,
 			    unsigned int ncpus, unsigned int boot,

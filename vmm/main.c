@@ -3,8 +3,8 @@
  * the event loop that alone changes VM state.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

@@ -176,59 +176,42 @@ static long evmm_rss_kb(void)
 }
 
 /*
- * Guest RAM mappings (128 MiB or more) start 2 MiB aligned, so KVM can map
- * the guest's huge pages whole: a 4 KiB aligned one costs a nested page
- * fault per 4 KiB touched. Returns how many there are.
+ * One walk of evmm's /proc/PID/maps. Guest RAM mappings (128 MiB or more)
+ * must start 2 MiB aligned, so KVM can map the guest's huge pages whole (a
+ * 4 KiB aligned one costs a nested page fault per 4 KiB touched). A glibc
+ * per-thread malloc arena is a 64 MiB aligned, 64 MiB anonymous reservation:
+ * its used head read-write, the rest PROT_NONE; evmm keeps one arena.
  */
-static int evmm_ram_mappings(void)
-{
-	unsigned long lo, hi;
-	char path[64], line[512];
-	int n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)g.pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
-		    hi - lo < 128 * MiB)
-			continue;
-		guest_check(&g, lo % (2 * MiB) == 0, "guest RAM at %lx is not "
-			    "2 MiB aligned", lo);
-		n++;
-	}
-	fclose(f);
-	return n;
-}
-
-/*
- * glibc's per-thread malloc arenas: a 64 MiB aligned, 64 MiB reservation,
- * its used head read-write and the rest PROT_NONE. evmm keeps one arena.
- */
-static int evmm_malloc_arenas(void)
+static void evmm_maps(int *ram, int *arenas)
 {
 	unsigned long lo, hi, rw_lo = 1, rw_hi = 0;
 	char path[64], line[512], perm[8];
-	int n = 0, len;
+	int len;
 	FILE *f;
 
+	*ram = *arenas = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)g.pid);
 	f = fopen(path, "re");
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		len = 0;
 		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perm,
-			   &len) != 3 || !len || line[len])
+			   &len) != 3)
+			continue;
+		if (hi - lo >= 128 * MiB) {
+			guest_check(&g, lo % (2 * MiB) == 0, "guest RAM at %lx "
+				    "is not 2 MiB aligned", lo);
+			(*ram)++;
+		}
+		if (!len || line[len])
 			continue;	/* not anonymous */
 		if (!strcmp(perm, "---p") && lo == rw_hi &&
 		    hi - rw_lo == 64 * MiB)
-			n++;
+			(*arenas)++;
 		if (!strcmp(perm, "rw-p") && lo % (64 * MiB) == 0)
 			rw_lo = lo, rw_hi = hi;
 	}
 	fclose(f);
-	return n;
 }
 
 static void poweroff(void)
@@ -245,7 +228,7 @@ START_TEST(memhp_grow_shrink_reboot)
 	long m0, rss, high;
 	char *out;
 	json_t *j;
-	int n;
+	int n, arenas;
 
 	guest_start(&g, "--memory", "size=1G,hotplug_size=3G", "--cmdline",
 		    CMDLINE, "--api-socket", sock, NULL);
@@ -274,11 +257,10 @@ START_TEST(memhp_grow_shrink_reboot)
 				"memory_actual_size")) == 3 * GiB,
 		    "vm.info's memory is not two 1 GiB ranges at 4 and 5 GiB");
 	json_decref(j);
-	n = evmm_ram_mappings();
+	evmm_maps(&n, &arenas);
 	guest_check(&g, n == 3, "%d guest RAM mappings, expected 3", n);
-	n = evmm_malloc_arenas();
-	guest_check(&g, n == 0, "evmm has %d malloc arenas of its threads' "
-		    "own", n);
+	guest_check(&g, arenas == 0, "evmm has %d malloc arenas of its "
+		    "threads' own", arenas);
 
 	/* The pattern lands in the newest range: the older one is offline. */
 	set_blocks(4 * GiB, GiB, "offline");
