@@ -17,14 +17,15 @@ TIERS	:= unit kvm e2e
 PAYLOADS := $(patsubst firmware/payloads/%.S,$(O)/firmware/%.bin,$(wildcard firmware/payloads/*.S))
 
 .PHONY: all deps guest firmware tests check check-unit check-asan check-kvm \
-	check-e2e demo bench clean help
+	check-e2e check-fuzz fuzz demo bench clean help
 all: $(O)/evmm $(O)/evmmctl
 
 help:
 	@echo "make            build $(O)/evmm"
 	@echo "make deps       install the Debian packages the build, tests and demo need"
 	@echo "make demo       boot a Debian guest on evmm (installs what is missing)"
-	@echo "make check      all tests: unit (also under ASan/UBSan), kvm, e2e"
+	@echo "make check      all tests: unit (also under ASan/UBSan), fuzz corpora, kvm, e2e"
+	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)"
 	@echo "make bench      evmm against QEMU, side by side"
 
 deps:
@@ -126,8 +127,50 @@ check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest
 	tools/run-tier e2e
 
-check: check-unit check-asan check-kvm check-e2e
+check: check-unit check-asan check-fuzz check-kvm check-e2e
 	@echo "make check: all tiers passed"
+
+# --- fuzzing (libFuzzer, clang) --------------------------------------------------
+
+# The library again, instrumented for libFuzzer's coverage and ASan/UBSan;
+# each tests/fuzz/fuzz_<name>.c becomes $(O)/fuzz/fuzz_<name>. Any UBSan
+# report aborts, so libFuzzer records it as a crash.
+FUZZ_CC	:= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+# gnu11 allows a KVM flexible-array struct inside another (vcpu.c's MSRs).
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	       -fno-strict-aliasing -Wno-gnu-variable-sized-type-not-at-end \
+	       $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(O)/fuzz/obj/%.o)
+FUZZ_UTIL := $(wildcard tests/fuzz/fuzz_util.c)
+FUZZ_UTIL_OBJS := $(FUZZ_UTIL:%.c=$(O)/fuzz/obj/%.o)
+FUZZERS	:= $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,\
+	   $(filter-out tests/fuzz/fuzz_util.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 10
+
+$(O)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+		-MMD -MP -c -o $@ $<
+
+$(O)/libevmm-fuzz.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) \
+		$(FUZZ_UTIL_OBJS) $(O)/libevmm-fuzz.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ \
+		$< $(FUZZ_UTIL_OBJS) $(O)/libevmm-fuzz.a $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	tools/fuzz run $(FUZZ_SECONDS) $(FUZZERS)
+
+# Every committed input (seeds and past crashes) replayed, then a short run.
+check-fuzz: $(FUZZERS)
+	tools/fuzz check $(FUZZ_CHECK_SECONDS) $(FUZZERS)
 
 demo: deps
 	$(MAKE) $(O)/evmm $(O)/evmmctl guest
@@ -155,6 +198,7 @@ bench: deps $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
 	tools/bench
 
 clean:
-	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmmctl $(O)/*.a
+	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmmctl $(O)/*.a \
+		$(O)/fuzz
 
--include $(shell find $(O)/obj $(O)/asan -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/asan $(O)/fuzz/obj -name '*.d' 2>/dev/null)

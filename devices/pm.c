@@ -20,7 +20,7 @@ void pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		 * never get there, but a guest polling it must not hang.
 		 */
 		memset(data, 0, len);
-		if (offset == PM_SLEEP_STATUS)
+		if (offset == PM_SLEEP_STATUS && len)
 			data[0] = PM_WAK_STS;
 		return;
 	}

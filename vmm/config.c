@@ -472,8 +472,8 @@ static void config_defaults(struct config *cfg, struct option *lo)
 	lo[i] = (struct option){ 0 };
 }
 
-int config_parse(struct config *cfg, int argc, char **argv,
-		 char *err, size_t errlen)
+static int config_parse_args(struct config *cfg, int argc, char **argv,
+			     char *err, size_t errlen)
 {
 	struct option lo[ARRAY_SIZE(config_opts) + 1];
 	struct config_parser p = { cfg, NULL, err, errlen, 0 };
@@ -502,6 +502,23 @@ int config_parse(struct config *cfg, int argc, char **argv,
 	cfg->log_level = MIN(cfg->log_level + p.verbose,
 			     (unsigned int)LOG_DEBUG);
 	return config_check_files(&p);
+}
+
+/*
+ * Messages quote the arguments: a newline or an escape sequence in one must
+ * not split the message or reach the terminal.
+ */
+int config_parse(struct config *cfg, int argc, char **argv,
+		 char *err, size_t errlen)
+{
+	int ret = config_parse_args(cfg, argc, argv, err, errlen);
+	size_t i;
+
+	for (i = 0; ret < 0 && i < errlen && err[i]; i++) {
+		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
+			err[i] = '?';
+	}
+	return ret;
 }
 
 int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,

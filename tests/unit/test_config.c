@@ -586,6 +586,15 @@ START_TEST(test_unexpected_argument)
 }
 END_TEST
 
+/* Found by fuzz_config: an argument's newline split the message. */
+START_TEST(test_error_one_line)
+{
+	ck_assert_fails(RUN("stray\nline\x1b[2J"), -EINVAL, "stray?line?[2J");
+	ck_assert_fails(RUN("--bogus\n"), -EINVAL, "--bogus?");
+	ck_assert_fails(RUN("--initramfs", "/no\nfile"), -ENOENT, "/no?file");
+}
+END_TEST
+
 START_TEST(test_stray_argument)
 {
 	ck_assert_fails(RUN("bzImage"), -EINVAL, "bzImage");
@@ -662,6 +671,7 @@ Suite *config_suite(void)
 		test_initramfs_not_regular,
 		test_unknown_option, test_missing_argument,
 		test_unexpected_argument, test_stray_argument,
+		test_error_one_line,
 		test_cmdline_too_long, test_serial_bad, test_api_socket_bad,
 		test_seccomp_bad, test_log_level_bad,
 	};

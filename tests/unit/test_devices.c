@@ -258,6 +258,18 @@ START_TEST(pm_poweroff_reset_and_garbage)
 }
 END_TEST
 
+/* Found by fuzz_devices: a 0-byte read of sleep status wrote a byte. */
+START_TEST(pm_empty_read_writes_nothing)
+{
+	struct pm pm;
+	uint8_t v = 0xEE;
+
+	pm_init(&pm, test_pm_event, NULL);
+	pm_io(&pm, PM_SLEEP_STATUS, &v, 0, false);
+	ck_assert_int_eq(v, 0xEE);
+}
+END_TEST
+
 Suite *devices_suite(void)
 {
 	Suite *s = suite_create("devices");
@@ -273,6 +285,7 @@ Suite *devices_suite(void)
 	tcase_add_test(tc, serial_loopback_and_divisor);
 	tcase_add_test(tc, serial_rx_full_and_hostile_accesses);
 	tcase_add_test(tc, pm_poweroff_reset_and_garbage);
+	tcase_add_test(tc, pm_empty_read_writes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
