@@ -124,6 +124,100 @@ static struct hotplug_mem status(void)
 	return st;
 }
 
+/* Every mapped range inside the region, 128 MiB aligned, none overlapping. */
+static void ck_layout(void)
+{
+	uint64_t base = config_hotplug_base(cfg.mem_size);
+	uint64_t end = base + cfg.hotplug_size, sum = cfg.mem_size;
+	unsigned int i, j;
+
+	for (i = 0; i < VM_MAX_HP_RAM; i++) {
+		const struct vm_ram *a = &m.vm.hp_ram[i];
+
+		if (!a->host)
+			continue;
+		ck_assert_uint_ge(a->gpa, base);
+		ck_assert_uint_le(a->size, end - a->gpa);
+		ck_assert_uint_eq(a->gpa % CONFIG_HOTPLUG_ALIGN, 0);
+		ck_assert_uint_eq(a->size % CONFIG_HOTPLUG_ALIGN, 0);
+		sum += a->size;
+		for (j = 0; j < i; j++) {
+			const struct vm_ram *b = &m.vm.hp_ram[j];
+
+			ck_assert(!b->host || a->gpa >= b->gpa + b->size ||
+				  b->gpa >= a->gpa + a->size);
+		}
+	}
+	ck_assert_uint_eq(status().current, sum);
+}
+
+/*
+ * Two ranges; a shrink to boot RAM; the guest ejects only the older one,
+ * leaving a hole below the newer (384 MiB at 5 GiB).
+ */
+static void mem_hole_below_newest(void)
+{
+	ck_assert_int_eq(resize(2 * GiB), 0);
+	ck_assert_int_eq(resize(2 * GiB + 384 * MiB), 0);
+	guest_flags(0, MEM_HP_F_INSERT);
+	guest_flags(1, MEM_HP_F_INSERT);
+	ck_assert_int_eq(resize(GiB), 0);
+	guest_flags(0, MEM_HP_F_EJECT);
+	hotplug_reap(&m);
+	ck_assert_ptr_null(m.vm.hp_ram[0].host);
+	ck_assert_ptr_nonnull(m.vm.hp_ram[1].host);
+	ck_assert_uint_eq(status().current, GiB + 384 * MiB);
+	ck_layout();
+}
+
+/* Stopped, then the largest size: it must fit in [4 GiB, 7 GiB). */
+START_TEST(mem_hole_stopped_grow)
+{
+	mem_hole_below_newest();
+	m.running = false;		/* vm.shutdown */
+	ck_assert_int_eq(resize(4 * GiB), 0);
+	ck_layout();
+	ck_assert_uint_eq(status().current, 4 * GiB);
+	/* The kept range moved down, still the older: shrinking pops the new. */
+	ck_assert_uint_eq(m.vm.hp_ram[0].gpa, 4 * GiB);
+	ck_assert_uint_eq(m.vm.hp_ram[0].size, 384 * MiB);
+	ck_assert_int_eq(resize(GiB + 384 * MiB), 0);
+	ck_assert_ptr_null(m.vm.hp_ram[1].host);
+	ck_assert_ptr_nonnull(m.vm.hp_ram[0].host);
+	ck_assert_int_eq(resize(4 * GiB), 0);
+	ck_layout();
+	hotplug_mem_reboot(&m);		/* vm.boot */
+	ck_layout();
+	ck_assert_uint_eq(status().current, 4 * GiB);
+	ck_assert(!status().pending);
+}
+END_TEST
+
+/* Kept across vm.boot by asking for its size, then grown while running. */
+START_TEST(mem_hole_boot_grow)
+{
+	mem_hole_below_newest();
+	m.running = false;
+	ck_assert_int_eq(resize(GiB + 384 * MiB), 0);
+	hotplug_mem_reboot(&m);
+	m.running = true;
+	ck_layout();
+	ck_assert_int_eq(resize(4 * GiB), 0);
+	ck_layout();
+	ck_assert_uint_eq(status().current, 4 * GiB);
+	/* The guest sees exactly what is mapped. */
+	for (unsigned int i = 0; i < m.mem_slots; i++) {
+		struct mem_hp_status st = slot_status(i);
+
+		ck_assert(st.enabled == (m.vm.hp_ram[i].host != NULL));
+		if (st.enabled) {
+			ck_assert_uint_eq(st.base, m.vm.hp_ram[i].gpa);
+			ck_assert_uint_eq(st.size, m.vm.hp_ram[i].size);
+		}
+	}
+}
+END_TEST
+
 START_TEST(mem_slot_count)
 {
 	ck_assert_uint_eq(hotplug_mem_slots(0, 509), 0);
@@ -391,6 +485,8 @@ Suite *memhp_resize_suite(void)
 	tcase_add_test(tc, mem_reboot);
 	tcase_add_test(tc, mem_stopped);
 	tcase_add_test(tc, mem_stopped_cancels_removal);
+	tcase_add_test(tc, mem_hole_stopped_grow);
+	tcase_add_test(tc, mem_hole_boot_grow);
 	suite_add_tcase(s, tc);
 	return s;
 }
