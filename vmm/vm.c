@@ -355,7 +355,8 @@ enum vm_request vm_take_request(struct vm *vm)
 {
 	uint64_t v;
 
-	if (read(vm->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (vm->event_fd >= 0 && read(vm->event_fd, &v, sizeof(v)) < 0 &&
+	    errno != EAGAIN)
 		log_err("event read: %s", strerror(errno));
 	return atomic_exchange(&vm->request, VM_REQ_NONE);
 }

@@ -3,21 +3,28 @@
  * ranges are only mapped, and a guest played through the memory hotplug
  * controller's registers. Covers placement (stacked, 128 MiB aligned from
  * config_hotplug_base), validation, whole-range shrinking, busy states,
- * running out of ranges, ejects, a reboot, and a stopped VM.
+ * running out of ranges, ejects (in any order), a reboot, and a stopped VM;
+ * then what else of the machine works without KVM: stopping it with vCPU
+ * requests pending, and vm.info.
  */
 #include <check.h>
 #include <errno.h>
+#include <jansson.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
 #include "devices/mem_hotplug.h"
 #include "vmm/config.h"
+#include "vmm/control.h"
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
 #include "vmm/util.h"
+#include "vmm/vcpu.h"
 
 static struct config cfg;
 static struct machine m;
@@ -61,7 +68,9 @@ static void machine_setup(uint64_t size, uint64_t hotplug,
 	m.mem_hp = mem_hotplug_new(m.mem_slots, on_eject, NULL);
 	m.ged = ged_new(count_irq, NULL);
 	m.eject_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ck_assert(m.mem_hp && m.ged && m.eject_fd >= 0);
+	m.vm.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	m.vm.kvm_fd = -1;
+	ck_assert(m.mem_hp && m.ged && m.eject_fd >= 0 && m.vm.event_fd >= 0);
 	m.running = true;
 	irqs = ejects = 0;
 }
@@ -78,6 +87,7 @@ static void teardown(void)
 	mem_hotplug_free(m.mem_hp);
 	ged_free(m.ged);
 	close(m.eject_fd);
+	close(m.vm.event_fd);
 }
 
 static int resize(uint64_t bytes)
@@ -467,6 +477,89 @@ START_TEST(mem_stopped_cancels_removal)
 }
 END_TEST
 
+/* --- the machine: stop and vm.info ---------------------------------------- */
+
+static bool event_pending(void)
+{
+	struct pollfd p = { .fd = m.vm.event_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A vCPU's reset or power-off that raced vm.shutdown (or a second reset
+ * during a reboot's stop) belonged to the old VM: gone with it.
+ */
+START_TEST(machine_stop_drops_requests)
+{
+	vm_request(&m.vm, VM_REQ_POWEROFF);
+	machine_stop(&m);
+	ck_assert(!m.running);
+	ck_assert(!event_pending());
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+
+	m.running = true;		/* a reboot: stop, then start */
+	vm_request(&m.vm, VM_REQ_REBOOT);
+	machine_stop(&m);
+	m.running = true;
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+}
+END_TEST
+
+/* Without a VM a reboot or power-off is nobody's; an error still counts. */
+START_TEST(machine_no_vm_ignores_requests)
+{
+	vm_request(&m.vm, VM_REQ_REBOOT);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_REBOOT);
+	m.running = false;
+	vm_request(&m.vm, VM_REQ_REBOOT);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+	vm_request(&m.vm, VM_REQ_POWEROFF);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+	vm_request(&m.vm, VM_REQ_ERROR);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_ERROR);
+	ck_assert(!event_pending());
+}
+END_TEST
+
+/* vm.info: a vCPU never created still has its APIC ID. */
+START_TEST(machine_info_apic_ids)
+{
+	static const uint32_t ids[3] = { 0, 1, 2 };
+	struct api_request req = { .op = API_INFO };
+	struct api_reply r = { 0 };
+	struct control c = { .m = &m };
+	bool present[3] = { true, false, false };
+	json_t *info, *vcpus;
+	unsigned int i;
+
+	cfg.max_vcpus = 3;
+	cfg.kernel = "bzImage";
+	cfg.cmdline = "";
+	m.cpu_present = present;
+	m.cpu_hp = cpu_hotplug_new(3, 1, ids, NULL, NULL);
+	m.vm.vcpus = calloc(3, sizeof(*m.vm.vcpus));
+	ck_assert(m.cpu_hp && m.vm.vcpus);
+	for (i = 0; i < 3; i++)
+		m.vm.vcpus[i].fd = -1;
+	control_handle(&c, &req, &r);
+	ck_assert_int_eq(r.status, 200);
+	info = json_loads(r.body, 0, NULL);
+	vcpus = json_object_get(json_object_get(json_object_get(info,
+			"hotplug"), "cpus"), "vcpus");
+	ck_assert_uint_eq(json_array_size(vcpus), 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(
+			json_array_get(vcpus, i), "apic_id")), vcpu_apic_id(i));
+	json_decref(info);
+	api_reply_free(&r);
+	cpu_hotplug_free(m.cpu_hp);
+	free(m.vm.vcpus);
+	m.vm.vcpus = NULL;
+	m.cpu_present = &present0;
+}
+END_TEST
+
 Suite *memhp_resize_suite(void)
 {
 	Suite *s = suite_create("memhp_resize");
@@ -487,6 +580,12 @@ Suite *memhp_resize_suite(void)
 	tcase_add_test(tc, mem_stopped_cancels_removal);
 	tcase_add_test(tc, mem_hole_stopped_grow);
 	tcase_add_test(tc, mem_hole_boot_grow);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("machine");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, machine_stop_drops_requests);
+	tcase_add_test(tc, machine_no_vm_ignores_requests);
+	tcase_add_test(tc, machine_info_apic_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
