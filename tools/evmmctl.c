@@ -2,6 +2,7 @@
  * evmmctl: the command-line client of evmm's HTTP API on its Unix socket.
  * One request per command; resize --wait then polls vm.info until it settles.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -168,11 +169,15 @@ static void cmd_request(const char *method, const char *path, int print)
 	free(r.body);
 }
 
-/* Digits, and a K/M/G/T binary suffix if units; false on anything else. */
+/*
+ * Digits, then one K/M/G/T binary suffix (either case) if units, then the
+ * end; false on anything else (a blank, a sign, a second letter) and on
+ * overflow.
+ */
 static bool parse_num(const char *s, bool units, uint64_t *out)
 {
-	static const char suffixes[] = "KMGT";
-	const char *u = NULL;
+	static const char suffixes[4] = "KMGT";
+	const char *u;
 	char *end;
 	int shift = 0;
 
@@ -180,12 +185,17 @@ static bool parse_num(const char *s, bool units, uint64_t *out)
 		return false;
 	errno = 0;
 	*out = strtoull(s, &end, 10);
-	if (*end && (!units || end[1] ||
-		     !(u = strchr(suffixes, *end & ~0x20))))
+	if (errno)
 		return false;
-	if (u)
+	if (*end) {
+		/* memchr, not strchr: strchr finds the terminator too. */
+		u = units && !end[1] ? memchr(suffixes, toupper((unsigned char)*end),
+					      sizeof(suffixes)) : NULL;
+		if (!u)
+			return false;
 		shift = 10 * (int)(u - suffixes + 1);
-	if (errno || *out > UINT64_MAX >> shift)
+	}
+	if (*out > UINT64_MAX >> shift)
 		return false;
 	*out <<= shift;
 	return true;

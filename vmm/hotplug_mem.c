@@ -4,6 +4,14 @@
  * of the whole difference, shrinking pops whole ranges. m->vm.hp_ram holds
  * what is mapped (and in KVM), the memory hotplug controller what the
  * guest sees.
+ *
+ * A guest may eject an older range before a newer one, leaving a hole
+ * below it. A running guest's ranges cannot move, but then every newer
+ * range is being removed too, and any other resize waits (429) until the
+ * guest ejects it (no hole left) or reboots. With no VM (stopped, or at a
+ * boot) the ranges are moved down, in order, to slots 0.. and to the
+ * region's base: the guest finds them anew at its next boot. So a grow
+ * always has the room above the newest range that max leaves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,6 +71,47 @@ static uint64_t mem_next_base(const struct machine *m, unsigned int top)
 	return r->gpa + r->size;
 }
 
+static uint64_t mem_region_end(const struct machine *m)
+{
+	return config_hotplug_base(m->cfg->mem_size) + m->cfg->hotplug_size;
+}
+
+/* The guest sees what is mapped, enabled, with no events pending. */
+static void mem_reset(struct machine *m)
+{
+	uint64_t base[VM_MAX_HP_RAM] = { 0 }, size[VM_MAX_HP_RAM] = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < m->mem_slots; i++) {
+		base[i] = m->vm.hp_ram[i].gpa;
+		size[i] = m->vm.hp_ram[i].size;
+	}
+	mem_hotplug_reset(m->mem_hp, base, size);
+}
+
+/* No KVM VM: closes the holes out-of-order ejects left, keeping the order. */
+static void mem_compact(struct machine *m)
+{
+	uint64_t gpa = config_hotplug_base(m->cfg->mem_size);
+	unsigned int i, n = 0;
+	bool moved = false;
+
+	for (i = 0; i < m->mem_slots; i++) {
+		if (!mem_mapped(m, i))
+			continue;
+		if (i != n || m->vm.hp_ram[i].gpa != gpa) {
+			if (vm_move_ram(&m->vm, i, n, gpa))
+				return;
+			log_info("RAM %u: moved to range %u at %#llx", i, n,
+				 (unsigned long long)gpa);
+			moved = true;
+		}
+		gpa += m->vm.hp_ram[n++].size;
+	}
+	if (moved)
+		mem_reset(m);
+}
+
 static bool mem_enabled(struct machine *m, unsigned int i)
 {
 	struct mem_hp_status st;
@@ -87,7 +136,6 @@ void hotplug_mem_reap(struct machine *m)
 /* Boots with what was requested: unfinished removals happen now. */
 void hotplug_mem_reboot(struct machine *m)
 {
-	uint64_t base[VM_MAX_HP_RAM] = { 0 }, size[VM_MAX_HP_RAM] = { 0 };
 	unsigned int i;
 
 	if (!m->mem_hp)
@@ -95,11 +143,8 @@ void hotplug_mem_reboot(struct machine *m)
 	hotplug_mem_reap(m);
 	for (i = mem_top(m); i-- && mem_current(m) > m->mem_requested;)
 		vm_remove_ram(&m->vm, i);
-	for (i = 0; i < m->mem_slots; i++) {
-		base[i] = m->vm.hp_ram[i].gpa;
-		size[i] = m->vm.hp_ram[i].size;
-	}
-	mem_hotplug_reset(m->mem_hp, base, size);
+	mem_compact(m);
+	mem_reset(m);
 	m->mem_requested = mem_current(m);
 }
 
@@ -172,6 +217,8 @@ int hotplug_mem_check(struct machine *m, uint64_t ram, char *err,
 	}
 	if (ram == m->mem_requested)
 		return 0;
+	if (!m->running)
+		mem_compact(m);
 	cur = mem_current(m);
 	ret = mem_check_busy(m, ram, cur, err, errlen);
 	if (ret || ram == cur)
@@ -191,13 +238,21 @@ int hotplug_mem_check(struct machine *m, uint64_t ram, char *err,
 int hotplug_mem_prepare(struct machine *m, uint64_t ram, char *err,
 			size_t errlen)
 {
-	uint64_t cur = mem_current(m);
+	uint64_t cur = mem_current(m), end = mem_region_end(m), base;
 	unsigned int top = mem_top(m);
 	int ret;
 
 	if (ram == m->mem_requested || ram <= cur)
 		return 0;
-	ret = vm_add_ram(&m->vm, top, mem_next_base(m, top), ram - cur);
+	base = mem_next_base(m, top);
+	/* Cannot happen (see the top of this file); never map past the end. */
+	if (base > end || ram - cur > end - base) {
+		snprintf(err, errlen, "desired_ram: no room for %llu MiB above "
+			 "the newest hotplugged range", (ram - cur) / MiB);
+		log_err("%s", err);
+		return -ENOSPC;
+	}
+	ret = vm_add_ram(&m->vm, top, base, ram - cur);
 	if (ret)
 		snprintf(err, errlen, "desired_ram: cannot map %llu"
 			 " MiB: %s", (ram - cur) / MiB, strerror(-ret));

@@ -115,6 +115,7 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 	int ret;
 
 	memset(m, 0, sizeof(*m));
+	m->vm.kvm_fd = m->vm.fd = m->vm.event_fd = -1;	/* for machine_free */
 	m->cfg = cfg;
 	m->eject_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->eject_fd < 0) {
@@ -274,6 +275,24 @@ void machine_stop(struct machine *m)
 		vcpu_close(&m->vm.vcpus[i]);
 	vm_destroy(&m->vm);
 	m->running = false;
+	/*
+	 * No vCPU thread is left to make a request: one made meanwhile (a
+	 * guest reset during a reboot, a power-off racing vm.shutdown) would
+	 * act on the next VM.
+	 */
+	vm_take_request(&m->vm);
+}
+
+enum vm_request machine_take_request(struct machine *m)
+{
+	enum vm_request req = vm_take_request(&m->vm);
+
+	if (!m->running && (req == VM_REQ_REBOOT || req == VM_REQ_POWEROFF)) {
+		log_info("no VM runs: the guest's %s request is dropped",
+			 req == VM_REQ_REBOOT ? "reboot" : "power-off");
+		return VM_REQ_NONE;
+	}
+	return req;
 }
 
 int machine_reboot(struct machine *m, char *err, size_t errlen)

@@ -41,8 +41,13 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		 char *err, size_t errlen);
 /* Creates the KVM VM, writes tables and boot state, starts the vCPUs. */
 int machine_start(struct machine *m, char *err, size_t errlen);
-/* Stops the vCPUs and closes the KVM VM; RAM and devices stay. */
+/*
+ * Stops the vCPUs and closes the KVM VM; RAM and devices stay. Requests
+ * the vCPUs made before they stopped are dropped: they were the old VM's.
+ */
 void machine_stop(struct machine *m);
+/* The pending vm_request; a reboot or power-off without a VM is none. */
+enum vm_request machine_take_request(struct machine *m);
 /* stop + reset devices + start: a guest reboot keeps what was plugged. */
 int machine_reboot(struct machine *m, char *err, size_t errlen);
 void machine_free(struct machine *m);

@@ -128,7 +128,7 @@ static void vmm_vm_event(struct vmm *v)
 {
 	char err[256];
 
-	switch (vm_take_request(&v->m.vm)) {
+	switch (machine_take_request(&v->m)) {
 	case VM_REQ_NONE:
 		break;
 	case VM_REQ_POWEROFF:

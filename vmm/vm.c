@@ -247,6 +247,21 @@ void vm_remove_ram(struct vm *vm, unsigned int slot)
 	*r = (struct vm_ram){ 0 };
 }
 
+int vm_move_ram(struct vm *vm, unsigned int from, unsigned int to,
+		uint64_t gpa)
+{
+	if (vm->fd >= 0)
+		return -EBUSY;
+	if (from >= VM_MAX_HP_RAM || to >= VM_MAX_HP_RAM ||
+	    !vm->hp_ram[from].host || (to != from && vm->hp_ram[to].host))
+		return -EINVAL;
+	vm->hp_ram[to] = vm->hp_ram[from];
+	vm->hp_ram[to].gpa = gpa;
+	if (to != from)
+		vm->hp_ram[from] = (struct vm_ram){ 0 };
+	return 0;
+}
+
 int vm_create(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -340,7 +355,8 @@ enum vm_request vm_take_request(struct vm *vm)
 {
 	uint64_t v;
 
-	if (read(vm->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (vm->event_fd >= 0 && read(vm->event_fd, &v, sizeof(v)) < 0 &&
+	    errno != EAGAIN)
 		log_err("event read: %s", strerror(errno));
 	return atomic_exchange(&vm->request, VM_REQ_NONE);
 }

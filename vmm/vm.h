@@ -68,6 +68,12 @@ int vm_alloc_ram(struct vm *vm, uint64_t size);
 int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size);
 /* Takes range `slot` from KVM and unmaps it: its RSS goes back to the host. */
 void vm_remove_ram(struct vm *vm, unsigned int slot);
+/*
+ * Makes range `from` range `to` (absent), at gpa; its memory stays. Only
+ * while no KVM VM exists (-EBUSY otherwise): KVM would keep the old slot.
+ */
+int vm_move_ram(struct vm *vm, unsigned int from, unsigned int to,
+		uint64_t gpa);
 /* Creates the KVM VM: TSS, irqchip, PIT, memory slots. */
 int vm_create(struct vm *vm);
 /* Closes the KVM VM; the vCPUs must be stopped and closed first. */

@@ -3,21 +3,28 @@
  * ranges are only mapped, and a guest played through the memory hotplug
  * controller's registers. Covers placement (stacked, 128 MiB aligned from
  * config_hotplug_base), validation, whole-range shrinking, busy states,
- * running out of ranges, ejects, a reboot, and a stopped VM.
+ * running out of ranges, ejects (in any order), a reboot, and a stopped VM;
+ * then what else of the machine works without KVM: stopping it with vCPU
+ * requests pending, and vm.info.
  */
 #include <check.h>
 #include <errno.h>
+#include <jansson.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
 #include "devices/mem_hotplug.h"
 #include "vmm/config.h"
+#include "vmm/control.h"
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
 #include "vmm/util.h"
+#include "vmm/vcpu.h"
 
 static struct config cfg;
 static struct machine m;
@@ -61,7 +68,9 @@ static void machine_setup(uint64_t size, uint64_t hotplug,
 	m.mem_hp = mem_hotplug_new(m.mem_slots, on_eject, NULL);
 	m.ged = ged_new(count_irq, NULL);
 	m.eject_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ck_assert(m.mem_hp && m.ged && m.eject_fd >= 0);
+	m.vm.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	m.vm.kvm_fd = -1;
+	ck_assert(m.mem_hp && m.ged && m.eject_fd >= 0 && m.vm.event_fd >= 0);
 	m.running = true;
 	irqs = ejects = 0;
 }
@@ -78,6 +87,7 @@ static void teardown(void)
 	mem_hotplug_free(m.mem_hp);
 	ged_free(m.ged);
 	close(m.eject_fd);
+	close(m.vm.event_fd);
 }
 
 static int resize(uint64_t bytes)
@@ -123,6 +133,100 @@ static struct hotplug_mem status(void)
 	hotplug_mem_status(&m, &st);
 	return st;
 }
+
+/* Every mapped range inside the region, 128 MiB aligned, none overlapping. */
+static void ck_layout(void)
+{
+	uint64_t base = config_hotplug_base(cfg.mem_size);
+	uint64_t end = base + cfg.hotplug_size, sum = cfg.mem_size;
+	unsigned int i, j;
+
+	for (i = 0; i < VM_MAX_HP_RAM; i++) {
+		const struct vm_ram *a = &m.vm.hp_ram[i];
+
+		if (!a->host)
+			continue;
+		ck_assert_uint_ge(a->gpa, base);
+		ck_assert_uint_le(a->size, end - a->gpa);
+		ck_assert_uint_eq(a->gpa % CONFIG_HOTPLUG_ALIGN, 0);
+		ck_assert_uint_eq(a->size % CONFIG_HOTPLUG_ALIGN, 0);
+		sum += a->size;
+		for (j = 0; j < i; j++) {
+			const struct vm_ram *b = &m.vm.hp_ram[j];
+
+			ck_assert(!b->host || a->gpa >= b->gpa + b->size ||
+				  b->gpa >= a->gpa + a->size);
+		}
+	}
+	ck_assert_uint_eq(status().current, sum);
+}
+
+/*
+ * Two ranges; a shrink to boot RAM; the guest ejects only the older one,
+ * leaving a hole below the newer (384 MiB at 5 GiB).
+ */
+static void mem_hole_below_newest(void)
+{
+	ck_assert_int_eq(resize(2 * GiB), 0);
+	ck_assert_int_eq(resize(2 * GiB + 384 * MiB), 0);
+	guest_flags(0, MEM_HP_F_INSERT);
+	guest_flags(1, MEM_HP_F_INSERT);
+	ck_assert_int_eq(resize(GiB), 0);
+	guest_flags(0, MEM_HP_F_EJECT);
+	hotplug_reap(&m);
+	ck_assert_ptr_null(m.vm.hp_ram[0].host);
+	ck_assert_ptr_nonnull(m.vm.hp_ram[1].host);
+	ck_assert_uint_eq(status().current, GiB + 384 * MiB);
+	ck_layout();
+}
+
+/* Stopped, then the largest size: it must fit in [4 GiB, 7 GiB). */
+START_TEST(mem_hole_stopped_grow)
+{
+	mem_hole_below_newest();
+	m.running = false;		/* vm.shutdown */
+	ck_assert_int_eq(resize(4 * GiB), 0);
+	ck_layout();
+	ck_assert_uint_eq(status().current, 4 * GiB);
+	/* The kept range moved down, still the older: shrinking pops the new. */
+	ck_assert_uint_eq(m.vm.hp_ram[0].gpa, 4 * GiB);
+	ck_assert_uint_eq(m.vm.hp_ram[0].size, 384 * MiB);
+	ck_assert_int_eq(resize(GiB + 384 * MiB), 0);
+	ck_assert_ptr_null(m.vm.hp_ram[1].host);
+	ck_assert_ptr_nonnull(m.vm.hp_ram[0].host);
+	ck_assert_int_eq(resize(4 * GiB), 0);
+	ck_layout();
+	hotplug_mem_reboot(&m);		/* vm.boot */
+	ck_layout();
+	ck_assert_uint_eq(status().current, 4 * GiB);
+	ck_assert(!status().pending);
+}
+END_TEST
+
+/* Kept across vm.boot by asking for its size, then grown while running. */
+START_TEST(mem_hole_boot_grow)
+{
+	mem_hole_below_newest();
+	m.running = false;
+	ck_assert_int_eq(resize(GiB + 384 * MiB), 0);
+	hotplug_mem_reboot(&m);
+	m.running = true;
+	ck_layout();
+	ck_assert_int_eq(resize(4 * GiB), 0);
+	ck_layout();
+	ck_assert_uint_eq(status().current, 4 * GiB);
+	/* The guest sees exactly what is mapped. */
+	for (unsigned int i = 0; i < m.mem_slots; i++) {
+		struct mem_hp_status st = slot_status(i);
+
+		ck_assert(st.enabled == (m.vm.hp_ram[i].host != NULL));
+		if (st.enabled) {
+			ck_assert_uint_eq(st.base, m.vm.hp_ram[i].gpa);
+			ck_assert_uint_eq(st.size, m.vm.hp_ram[i].size);
+		}
+	}
+}
+END_TEST
 
 START_TEST(mem_slot_count)
 {
@@ -373,6 +477,89 @@ START_TEST(mem_stopped_cancels_removal)
 }
 END_TEST
 
+/* --- the machine: stop and vm.info ---------------------------------------- */
+
+static bool event_pending(void)
+{
+	struct pollfd p = { .fd = m.vm.event_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A vCPU's reset or power-off that raced vm.shutdown (or a second reset
+ * during a reboot's stop) belonged to the old VM: gone with it.
+ */
+START_TEST(machine_stop_drops_requests)
+{
+	vm_request(&m.vm, VM_REQ_POWEROFF);
+	machine_stop(&m);
+	ck_assert(!m.running);
+	ck_assert(!event_pending());
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+
+	m.running = true;		/* a reboot: stop, then start */
+	vm_request(&m.vm, VM_REQ_REBOOT);
+	machine_stop(&m);
+	m.running = true;
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+}
+END_TEST
+
+/* Without a VM a reboot or power-off is nobody's; an error still counts. */
+START_TEST(machine_no_vm_ignores_requests)
+{
+	vm_request(&m.vm, VM_REQ_REBOOT);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_REBOOT);
+	m.running = false;
+	vm_request(&m.vm, VM_REQ_REBOOT);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+	vm_request(&m.vm, VM_REQ_POWEROFF);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_NONE);
+	vm_request(&m.vm, VM_REQ_ERROR);
+	ck_assert_int_eq(machine_take_request(&m), VM_REQ_ERROR);
+	ck_assert(!event_pending());
+}
+END_TEST
+
+/* vm.info: a vCPU never created still has its APIC ID. */
+START_TEST(machine_info_apic_ids)
+{
+	static const uint32_t ids[3] = { 0, 1, 2 };
+	struct api_request req = { .op = API_INFO };
+	struct api_reply r = { 0 };
+	struct control c = { .m = &m };
+	bool present[3] = { true, false, false };
+	json_t *info, *vcpus;
+	unsigned int i;
+
+	cfg.max_vcpus = 3;
+	cfg.kernel = "bzImage";
+	cfg.cmdline = "";
+	m.cpu_present = present;
+	m.cpu_hp = cpu_hotplug_new(3, 1, ids, NULL, NULL);
+	m.vm.vcpus = calloc(3, sizeof(*m.vm.vcpus));
+	ck_assert(m.cpu_hp && m.vm.vcpus);
+	for (i = 0; i < 3; i++)
+		m.vm.vcpus[i].fd = -1;
+	control_handle(&c, &req, &r);
+	ck_assert_int_eq(r.status, 200);
+	info = json_loads(r.body, 0, NULL);
+	vcpus = json_object_get(json_object_get(json_object_get(info,
+			"hotplug"), "cpus"), "vcpus");
+	ck_assert_uint_eq(json_array_size(vcpus), 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(
+			json_array_get(vcpus, i), "apic_id")), vcpu_apic_id(i));
+	json_decref(info);
+	api_reply_free(&r);
+	cpu_hotplug_free(m.cpu_hp);
+	free(m.vm.vcpus);
+	m.vm.vcpus = NULL;
+	m.cpu_present = &present0;
+}
+END_TEST
+
 Suite *memhp_resize_suite(void)
 {
 	Suite *s = suite_create("memhp_resize");
@@ -391,6 +578,14 @@ Suite *memhp_resize_suite(void)
 	tcase_add_test(tc, mem_reboot);
 	tcase_add_test(tc, mem_stopped);
 	tcase_add_test(tc, mem_stopped_cancels_removal);
+	tcase_add_test(tc, mem_hole_stopped_grow);
+	tcase_add_test(tc, mem_hole_boot_grow);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("machine");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, machine_stop_drops_requests);
+	tcase_add_test(tc, machine_no_vm_ignores_requests);
+	tcase_add_test(tc, machine_info_apic_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
