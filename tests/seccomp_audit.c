@@ -239,13 +239,14 @@ int seccomp_audit_end(void)
 		rec[len] = 0;
 		probe = audit_record(rec, hits, &n, &dropped);
 	}
-	if (!probe) {
+	if (n) {
+		audit_report(hits, n, dropped || !probe);
+	} else if (!probe) {
+		/* Or a flood of records before it hit printk's rate limit. */
 		fprintf(stderr, "seccomp audit: the probe's logged call never "
 			"reached the kernel log in %d s (audit=0 on the kernel "
 			"command line?): the audit is blind\n", AUDIT_WAIT_S);
 		n = -1;
-	} else if (n) {
-		audit_report(hits, n, dropped);
 	} else {
 		printf("seccomp audit: no call outside the filters\n");
 	}
