@@ -17,14 +17,14 @@ TIERS	:= unit kvm e2e
 PAYLOADS := $(patsubst firmware/payloads/%.S,$(O)/firmware/%.bin,$(wildcard firmware/payloads/*.S))
 
 .PHONY: all deps guest firmware tests check check-unit check-asan check-kvm \
-	check-e2e check-fuzz fuzz demo bench clean help
+	check-e2e check-fuzz check-seccomp fuzz demo bench clean help
 all: $(O)/evmm $(O)/evmmctl
 
 help:
 	@echo "make            build $(O)/evmm"
 	@echo "make deps       install the Debian packages the build, tests and demo need"
 	@echo "make demo       boot a Debian guest on evmm (installs what is missing)"
-	@echo "make check      all tests: unit (also under ASan/UBSan), fuzz corpora, kvm, e2e"
+	@echo "make check      all tests: unit (also under ASan/UBSan), fuzz corpora, kvm, e2e, seccomp audit"
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)"
 	@echo "make bench      evmm against QEMU, side by side"
 
@@ -127,7 +127,13 @@ check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest
 	tools/run-tier e2e
 
-check: check-unit check-asan check-fuzz check-kvm check-e2e
+# Both tiers again with every filter in log mode (EVMM_E2E_SECCOMP=log): the
+# runner then fails on any call the kernel logged (tests/seccomp_audit.c).
+check-seccomp: $(O)/evmm $(O)/evmmctl $(O)/tests/kvm-tests $(O)/tests/e2e-tests \
+	$(PAYLOADS) guest
+	EVMM_E2E_SECCOMP=log tools/run-tier kvm e2e
+
+check: check-unit check-asan check-fuzz check-kvm check-e2e check-seccomp
 	@echo "make check: all tiers passed"
 
 # --- fuzzing (libFuzzer, clang) --------------------------------------------------

@@ -244,7 +244,9 @@ static void vmm_start_api(struct vmm *v, const struct config *cfg)
 
 static void vmm_setup(struct vmm *v, const struct config *cfg)
 {
+	struct seccomp_fds vmm_fds = { .kvm = -1, .vm = -1, .vcpu = -1 };
 	char err[512];
+	int ret;
 
 	v->sigfd = vmm_signals();
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -255,22 +257,27 @@ static void vmm_setup(struct vmm *v, const struct config *cfg)
 	if (machine_init(&v->m, cfg, vmm_serial_fd(cfg), err, sizeof(err)))
 		die("%s", err);
 	serial_set_rx_notify(v->m.serial, v->rx_notify_fd);
+	vmm_fds.kvm = v->m.vm.kvm_fd;
 	v->in_fd = cfg->serial == SERIAL_TTY ? STDIN_FILENO : -1;
 	if (vmm_watch(v, v->sigfd, EV_SIGNAL, EPOLL_CTL_ADD) ||
 	    vmm_watch(v, v->m.vm.event_fd, EV_VM, EPOLL_CTL_ADD) ||
 	    vmm_watch(v, v->rx_notify_fd, EV_RX_NOTIFY, EPOLL_CTL_ADD) ||
 	    vmm_watch(v, v->m.eject_fd, EV_EJECT, EPOLL_CTL_ADD))
 		die("epoll: %s", strerror(errno));
-	vmm_start_api(v, cfg);
 	if (v->in_fd >= 0 && vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_ADD))
 		v->in_fd = -1;	/* e.g. /dev/null: not pollable, no input */
-	if (seccomp_apply(SECCOMP_VMM, cfg->seccomp))
+	/* Before any filter: each allows this fd's mode to be restored. */
+	if (v->in_fd >= 0)
+		v->in_tty = term_raw(v->in_fd);
+	vmm_start_api(v, cfg);
+	ret = vcpu_spawner_start(cfg->seccomp);
+	if (ret)
+		die("cannot start the vCPU spawner thread: %s", strerror(-ret));
+	if (seccomp_apply_fds(SECCOMP_VMM, cfg->seccomp, &vmm_fds))
 		die("--seccomp: cannot install the filter; accepted form: "
 		    "true|false|log");
 	if (machine_start(&v->m, err, sizeof(err)))
 		die("%s", err);
-	if (v->in_fd >= 0)
-		v->in_tty = term_raw(v->in_fd);
 }
 
 int main(int argc, char **argv)

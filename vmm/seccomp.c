@@ -5,10 +5,14 @@
  */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -17,28 +21,34 @@
 #include "vmm/term.h"
 #include "vmm/util.h"
 
-/* Every thread: memory, locks, signals, time, logging, exit. */
+/*
+ * Every thread: memory, locks, signals, time, logging, exit. mmap, mprotect
+ * (never PROT_EXEC) and tgkill (own process only) are added with their
+ * limits by seccomp_add_limited().
+ */
 static const int seccomp_common[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close),
-	SCMP_SYS(futex), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),
+	SCMP_SYS(futex), SCMP_SYS(munmap),
 	SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mremap),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(sigaltstack), SCMP_SYS(tgkill), SCMP_SYS(tkill),
+	SCMP_SYS(sigaltstack),
 	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(clock_gettime),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(sched_yield),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
 	SCMP_SYS(getrandom), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 	SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(rseq),
-	SCMP_SYS(set_robust_list), SCMP_SYS(prctl),
+	SCMP_SYS(set_robust_list),
 };
 
-/* The VMM thread creates vCPUs and threads, and runs the event loop. */
+/* The VMM thread runs the event loop; it creates no threads. */
 static const int seccomp_vmm[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
-	SCMP_SYS(epoll_create1), SCMP_SYS(eventfd2), SCMP_SYS(clone),
-	SCMP_SYS(clone3), SCMP_SYS(readv), SCMP_SYS(unlink),
-	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(ppoll), SCMP_SYS(poll),
-	SCMP_SYS(seccomp),	/* vCPU threads stack their own filter */
+	SCMP_SYS(unlink),	/* the API socket, at exit */
+};
+
+/* The vCPU spawner (see seccomp_add_spawner); its filter stays on vCPUs. */
+static const int seccomp_spawner[] = {
+	SCMP_SYS(sched_getaffinity),	/* ASan's pthread_create (check-asan) */
 };
 
 /*
@@ -54,20 +64,34 @@ static const int seccomp_api[] = {
 	SCMP_SYS(shutdown),
 };
 
+/* On any fd (the VM's and vCPUs' fds change with every boot). */
 static const unsigned long seccomp_vmm_ioctls[] = {
-	KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_SET_TSS_ADDR,
-	KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2,
-	KVM_SET_USER_MEMORY_REGION, KVM_SET_CPUID2, KVM_SET_MSRS,
-	KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_SREGS, KVM_SET_SREGS,
-	KVM_SET_REGS, KVM_SET_FPU, KVM_IRQ_LINE, KVM_CHECK_EXTENSION,
-	KVM_GET_MP_STATE, KVM_SET_MP_STATE, KVM_RUN, KVM_GET_REGS,
-	TCGETS, TCSETS, TCSETSW, TCSETSF,
+	KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP,
+	KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU,
+	KVM_SET_CPUID2, KVM_SET_MSRS, KVM_GET_LAPIC, KVM_SET_LAPIC,
+	KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_REGS, KVM_SET_FPU,
+	KVM_IRQ_LINE, KVM_SET_MP_STATE,
+	KVM_GET_REGS,		/* the register dump of a stopped vCPU */
 };
 
+/* On the thread's own vCPU fd. */
 static const unsigned long seccomp_vcpu_ioctls[] = {
-	KVM_RUN, KVM_IRQ_LINE, KVM_GET_MP_STATE,
+	KVM_RUN,
 	KVM_GET_REGS, KVM_GET_SREGS,	/* the register dump of a fatal exit */
 };
+
+/* prctl options, by thread type (none: no prctl at all). */
+static const unsigned long seccomp_spawner_prctls[] = {
+	PR_SET_NAME,		/* pthread_setname_np in a new vCPU thread */
+	PR_SET_NO_NEW_PRIVS,	/* libseccomp, as a vCPU thread loads its filter */
+};
+
+/* pthread_create's flags, and the namespace flags it must not have. */
+#define SECCOMP_CLONE_THREAD	(CLONE_VM | CLONE_FS | CLONE_FILES | \
+				 CLONE_SIGHAND | CLONE_THREAD)
+#define SECCOMP_CLONE_MASK	(SECCOMP_CLONE_THREAD | CLONE_NEWNS | \
+				 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+				 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
 
 static int seccomp_add(scmp_filter_ctx ctx, const int *sys, size_t n)
 {
@@ -82,51 +106,151 @@ static int seccomp_add(scmp_filter_ctx ctx, const int *sys, size_t n)
 	return 0;
 }
 
+/*
+ * ioctl(fd, req[i]); fd < 0: on any fd. The request is 32 bits wide, and
+ * int arguments (fds, pids, flags) are compared on their 32 bits: the
+ * upper half of the register is not always zeroed.
+ */
 static int seccomp_add_ioctls(scmp_filter_ctx ctx, const unsigned long *req,
-			      size_t n)
+			      size_t n, int fd)
 {
 	size_t i;
 	int ret;
 
 	for (i = 0; i < n; i++) {
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFF,
-					       req[i]));
+		if (fd >= 0)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+				SCMP_SYS(ioctl), 2, SCMP_A0_32(SCMP_CMP_EQ, fd),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFF, req[i]));
+		else
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+				SCMP_SYS(ioctl), 1,
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFF, req[i]));
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread)
+static int seccomp_add_prctls(scmp_filter_ctx ctx, const unsigned long *opt,
+			      size_t n)
 {
-	int ret = seccomp_add(ctx, seccomp_common, ARRAY_SIZE(seccomp_common));
+	size_t i;
+	int ret;
 
-	if (ret)
-		return ret;
+	for (i = 0; i < n; i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				       SCMP_A0_32(SCMP_CMP_EQ, opt[i]));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Every thread: no executable memory once the filters are on (the
+ * libraries are mapped by then), signals only within this process, and
+ * the terminal's mode restored on a seccomp kill (term_restore: glibc's
+ * tcsetattr reads the mode back with TCGETS).
+ */
+static int seccomp_add_limited(scmp_filter_ctx ctx)
+{
+	static const unsigned long tty[] = { TCGETS, TCSETS, TCSETSW, TCSETSF };
+	int ret;
+
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect),
+			1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				       SCMP_A0_32(SCMP_CMP_EQ, getpid()));
 	/*
 	 * glibc opens /proc files on its own (malloc's first heap trim reads
 	 * overcommit_memory) and copes when that fails: fail, don't kill.
 	 */
-	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+				       SCMP_SYS(openat), 0);
+	if (!ret && term_get_fd() >= 0)
+		ret = seccomp_add_ioctls(ctx, tty, ARRAY_SIZE(tty),
+					 term_get_fd());
+	return ret;
+}
+
+/*
+ * The vCPU spawner creates vCPU threads, which then stack their own filter;
+ * the spawner's stays on them too, so it also allows what they do.
+ * Thread creation: clone with pthread_create's flags only. glibc tries
+ * clone3 first, whose flags are in memory a filter cannot read: ENOSYS
+ * makes it fall back to clone.
+ */
+static int seccomp_add_spawner(scmp_filter_ctx ctx)
+{
+	int ret = seccomp_add(ctx, seccomp_spawner, ARRAY_SIZE(seccomp_spawner));
+
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				       SCMP_A0_32(SCMP_CMP_MASKED_EQ,
+						  SECCOMP_CLONE_MASK,
+						  SECCOMP_CLONE_THREAD));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				       SCMP_SYS(clone3), 0);
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1,
+				       SCMP_A0_32(SCMP_CMP_EQ,
+						  SECCOMP_SET_MODE_FILTER));
+	if (!ret)
+		ret = seccomp_add_prctls(ctx, seccomp_spawner_prctls,
+					 ARRAY_SIZE(seccomp_spawner_prctls));
+	/* What its vCPU threads do, on fds not known yet. */
+	if (!ret)
+		ret = seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
+					 ARRAY_SIZE(seccomp_vcpu_ioctls), -1);
+	return ret;
+}
+
+static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
+			      const struct seccomp_fds *fds)
+{
+	static const unsigned long create_vm[] = { KVM_CREATE_VM };
+	static const unsigned long irq_line[] = { KVM_IRQ_LINE };
+	int ret = seccomp_add(ctx, seccomp_common, ARRAY_SIZE(seccomp_common));
+
+	if (!ret)
+		ret = seccomp_add_limited(ctx);
 	if (ret)
 		return ret;
 	switch (thread) {
 	case SECCOMP_VMM:
 		ret = seccomp_add(ctx, seccomp_vmm, ARRAY_SIZE(seccomp_vmm));
+		if (!ret && fds->kvm >= 0)
+			ret = seccomp_add_ioctls(ctx, create_vm, 1, fds->kvm);
 		return ret ? ret : seccomp_add_ioctls(ctx, seccomp_vmm_ioctls,
-					ARRAY_SIZE(seccomp_vmm_ioctls));
+					ARRAY_SIZE(seccomp_vmm_ioctls), -1);
+	case SECCOMP_SPAWNER:
+		ret = seccomp_add_spawner(ctx);
+		/* The serial's and the GED's interrupts, from any vCPU. */
+		return ret ? ret : seccomp_add_ioctls(ctx, irq_line, 1, -1);
 	case SECCOMP_VCPU:
-		return seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
-					  ARRAY_SIZE(seccomp_vcpu_ioctls));
+		if (fds->vm >= 0)
+			ret = seccomp_add_ioctls(ctx, irq_line, 1, fds->vm);
+		if (!ret && fds->vcpu >= 0)
+			ret = seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
+				ARRAY_SIZE(seccomp_vcpu_ioctls), fds->vcpu);
+		return ret;
 	case SECCOMP_API:
 		return seccomp_add(ctx, seccomp_api, ARRAY_SIZE(seccomp_api));
 	}
 	return -EINVAL;
 }
 
-int seccomp_apply(enum seccomp_thread thread, int mode)
+int seccomp_apply_fds(enum seccomp_thread thread, int mode,
+		      const struct seccomp_fds *fds)
 {
+	static const struct seccomp_fds none = { -1, -1, -1 };
 	scmp_filter_ctx ctx;
 	int ret;
 
@@ -135,13 +259,17 @@ int seccomp_apply(enum seccomp_thread thread, int mode)
 	ctx = seccomp_init(mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
-	ret = seccomp_add_thread(ctx, thread);
+	ret = seccomp_add_thread(ctx, thread, fds ? fds : &none);
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return ret;
 }
 
+int seccomp_apply(enum seccomp_thread thread, int mode)
+{
+	return seccomp_apply_fds(thread, mode, NULL);
+}
 static void seccomp_put_num(char *p, unsigned long v)
 {
 	char tmp[24];

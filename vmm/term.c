@@ -13,6 +13,11 @@ void term_restore(void)
 		tcsetattr(term_fd, TCSANOW, &term_saved);
 }
 
+int term_get_fd(void)
+{
+	return term_fd;
+}
+
 int term_raw(int fd)
 {
 	struct termios t;

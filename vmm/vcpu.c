@@ -201,12 +201,13 @@ static bool vcpu_handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
+	struct seccomp_fds fds = { .kvm = -1, .vm = v->vm->fd, .vcpu = v->fd };
 	char name[16];
 	int ret;
 
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
-	ret = seccomp_apply(SECCOMP_VCPU, v->vm->seccomp);
+	ret = seccomp_apply_fds(SECCOMP_VCPU, v->vm->seccomp, &fds);
 	if (ret) {
 		log_err("%s: seccomp: %s", name, strerror(-ret));
 		vm_request(v->vm, VM_REQ_ERROR);
@@ -248,13 +249,96 @@ int vcpu_signals_init(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
+/*
+ * vCPU threads are created by the spawner, a thread the VMM thread starts
+ * before its own filter: so a vCPU thread carries the spawner's filter and
+ * its own, not the VMM thread's, which then need not allow KVM_RUN, clone
+ * or seccomp. One request at a time, answered under the lock.
+ */
+struct vcpu_spawn_req {
+	struct vcpu *v;
+	int ret;
+	bool done;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vcpu_spawn_req *req;
+	bool live;
+	int err;	/* the spawner's filter failed: so does every start */
+} vcpu_spawn = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void *vcpu_spawner(void *arg)
+{
+	struct vcpu_spawn_req *r;
+	int ret;
+
+	pthread_setname_np(pthread_self(), "evmm-spawn");
+	ret = seccomp_apply(SECCOMP_SPAWNER, (int)(intptr_t)arg);
+	if (ret)
+		log_err("vcpu spawner: seccomp: %s", strerror(-ret));
+	pthread_mutex_lock(&vcpu_spawn.lock);
+	vcpu_spawn.err = ret;
+	for (;;) {
+		while (!vcpu_spawn.req)
+			pthread_cond_wait(&vcpu_spawn.cond, &vcpu_spawn.lock);
+		r = vcpu_spawn.req;
+		r->ret = ret ? ret : thread_start(&r->v->thread, vcpu_thread,
+						  r->v);
+		r->done = true;
+		vcpu_spawn.req = NULL;
+		pthread_cond_broadcast(&vcpu_spawn.cond);
+	}
+	return NULL;
+}
+
+int vcpu_spawner_start(int seccomp_mode)
+{
+	pthread_t t;
+	int ret = 0;
+
+	pthread_mutex_lock(&vcpu_spawn.lock);
+	if (!vcpu_spawn.live) {
+		ret = thread_start(&t, vcpu_spawner,
+				   (void *)(intptr_t)seccomp_mode);
+		if (!ret) {
+			pthread_detach(t);
+			vcpu_spawn.live = true;
+		}
+	}
+	pthread_mutex_unlock(&vcpu_spawn.lock);
+	return ret;
+}
+
+static int vcpu_spawn_thread(struct vcpu *v)
+{
+	struct vcpu_spawn_req r = { .v = v };
+	int ret = vcpu_spawner_start(v->vm->seccomp);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&vcpu_spawn.lock);
+	while (vcpu_spawn.req)
+		pthread_cond_wait(&vcpu_spawn.cond, &vcpu_spawn.lock);
+	vcpu_spawn.req = &r;
+	pthread_cond_broadcast(&vcpu_spawn.cond);
+	while (!r.done)
+		pthread_cond_wait(&vcpu_spawn.cond, &vcpu_spawn.lock);
+	pthread_mutex_unlock(&vcpu_spawn.lock);
+	return r.ret;
+}
+
 int vcpu_start(struct vcpu *v)
 {
 	int ret;
 
 	atomic_store(&v->stop, false);
 	atomic_store(&v->started, false);
-	ret = thread_start(&v->thread, vcpu_thread, v);
+	ret = vcpu_spawn_thread(v);
 	if (ret)
 		return ret;
 	v->thread_live = true;

@@ -30,6 +30,12 @@ struct vcpu {
 uint32_t vcpu_apic_id(unsigned int index);
 /* KVM_CREATE_VCPU with CPUID, MSRs and LAPIC set up; no registers. */
 int vcpu_create(struct vm *vm, unsigned int index);
+/*
+ * Starts the thread that creates vCPU threads, with its own seccomp filter:
+ * before the VMM thread's filter, which vCPU threads must not inherit.
+ * vcpu_start() starts it with the VM's mode if it is not running yet.
+ */
+int vcpu_spawner_start(int seccomp_mode);
 /* Starts the vCPU's thread (which applies its seccomp filter). */
 int vcpu_start(struct vcpu *v);
 /* Kicks the thread out of KVM_RUN and joins it. */

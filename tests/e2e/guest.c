@@ -173,6 +173,26 @@ static void guest_child(int in, int out, const char *bin,
 	_exit(127);
 }
 
+/*
+ * EVMM_E2E_SECCOMP=log (make check's audit pass): every evmm runs with
+ * --seccomp log unless the test chose a mode; tests/seccomp_audit.c then
+ * fails the run on any call the kernel logged.
+ */
+static int guest_seccomp_arg(const char **args, int n)
+{
+	const char *mode = getenv("EVMM_E2E_SECCOMP");
+	int i;
+
+	if (!mode || !*mode)
+		return n;
+	for (i = 1; i < n; i++)
+		if (!strcmp(args[i], "--seccomp"))
+			return n;
+	args[n++] = "--seccomp";
+	args[n++] = mode;
+	return n;
+}
+
 void guest_spawn(struct guest *g, const char *const *argv)
 {
 	const char *bin = env_or("EVMM_BIN", "build/evmm");
@@ -186,8 +206,9 @@ void guest_spawn(struct guest *g, const char *const *argv)
 	/* A write to a dead evmm must fail the test, not kill it. */
 	signal(SIGPIPE, SIG_IGN);
 	args[0] = bin;
-	for (i = 1; argv[0] && argv[i] && i < MAX_ARGS + 7; i++)
+	for (i = 1; argv[0] && argv[i] && i < MAX_ARGS + 5; i++)
 		args[i] = argv[i];
+	i = guest_seccomp_arg(args, i);
 	args[i] = NULL;
 	ck_assert_msg(!pipe2(in, O_CLOEXEC) && !pipe2(out, O_CLOEXEC),
 		      "pipe: %s", strerror(errno));
