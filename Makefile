@@ -17,7 +17,7 @@ TIERS	:= unit kvm e2e
 PAYLOADS := $(patsubst firmware/payloads/%.S,$(O)/firmware/%.bin,$(wildcard firmware/payloads/*.S))
 
 .PHONY: all deps guest firmware tests check check-unit check-asan check-kvm \
-	check-e2e demo bench clean help
+	check-e2e soak demo bench clean help
 all: $(O)/evmm $(O)/evmmctl
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make demo       boot a Debian guest on evmm (installs what is missing)"
 	@echo "make check      all tests: unit (also under ASan/UBSan), kvm, e2e"
 	@echo "make bench      evmm against QEMU, side by side"
+	@echo "make soak       500 resize cycles on evmm under ASan/UBSan (EVMM_SOAK_CYCLES)"
 
 deps:
 	tools/deps
@@ -48,6 +49,10 @@ $(O)/libevmm-asan.a: $(ASAN_OBJS)
 
 $(O)/evmm: $(O)/obj/vmm/main.o $(O)/libevmm.a
 	$(CC) -o $@ $^ $(LDLIBS)
+
+# evmm under ASan and UBSan, for the soak (tests/e2e/test_soak.c).
+$(O)/evmm-asan: $(O)/asan/vmm/main.o $(O)/libevmm-asan.a
+	$(CC) $(ASAN) -o $@ $^ $(LDLIBS)
 
 # The API client: libcurl speaks HTTP over the Unix socket.
 $(O)/evmmctl: tools/evmmctl.c
@@ -123,8 +128,16 @@ check-asan: $(O)/tests/unit-tests-asan
 check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 	tools/run-tier kvm
 
-check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest
+check-e2e: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
 	tools/run-tier e2e
+
+# Only the soak suite, with 500 cycles (make check runs it with 5); the
+# nested host's time limit grows with the count.
+SOAK_CYCLES := $(or $(EVMM_SOAK_CYCLES),500)
+soak: $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
+	CK_RUN_SUITE=e2e_soak EVMM_SOAK_CYCLES=$(SOAK_CYCLES) \
+		EVMM_NESTED_TIMEOUT=$$((900 + 15 * $(SOAK_CYCLES))) \
+		tools/run-tier e2e
 
 check: check-unit check-asan check-kvm check-e2e
 	@echo "make check: all tiers passed"
@@ -155,6 +168,6 @@ bench: deps $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
 	tools/bench
 
 clean:
-	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmmctl $(O)/*.a
+	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/*.a
 
 -include $(shell find $(O)/obj $(O)/asan -name '*.d' 2>/dev/null)
