@@ -17,7 +17,7 @@ TIERS	:= unit kvm e2e
 PAYLOADS := $(patsubst firmware/payloads/%.S,$(O)/firmware/%.bin,$(wildcard firmware/payloads/*.S))
 
 .PHONY: all deps guest firmware tests check check-unit check-asan check-kvm \
-	check-e2e check-fuzz check-seccomp fuzz demo bench clean help
+	check-e2e check-fuzz check-seccomp fuzz soak demo bench clean help
 all: $(O)/evmm $(O)/evmmctl
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make check      all tests: unit (also under ASan/UBSan), fuzz corpora, kvm, e2e, seccomp audit"
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)"
 	@echo "make bench      evmm against QEMU, side by side"
+	@echo "make soak       500 resize cycles on evmm under ASan/UBSan (EVMM_SOAK_CYCLES)"
 
 deps:
 	tools/deps
@@ -49,6 +50,10 @@ $(O)/libevmm-asan.a: $(ASAN_OBJS)
 
 $(O)/evmm: $(O)/obj/vmm/main.o $(O)/libevmm.a
 	$(CC) -o $@ $^ $(LDLIBS)
+
+# evmm under ASan and UBSan, for the soak (tests/e2e/test_soak.c).
+$(O)/evmm-asan: $(O)/asan/vmm/main.o $(O)/libevmm-asan.a
+	$(CC) $(ASAN) -o $@ $^ $(LDLIBS)
 
 # The API client: libcurl speaks HTTP over the Unix socket.
 $(O)/evmmctl: tools/evmmctl.c
@@ -124,14 +129,22 @@ check-asan: $(O)/tests/unit-tests-asan
 check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 	tools/run-tier kvm
 
-check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest
+check-e2e: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
 	tools/run-tier e2e
 
 # Both tiers again with every filter in log mode (EVMM_E2E_SECCOMP=log): the
 # runner then fails on any call the kernel logged (tests/seccomp_audit.c).
-check-seccomp: $(O)/evmm $(O)/evmmctl $(O)/tests/kvm-tests $(O)/tests/e2e-tests \
+check-seccomp: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/kvm-tests $(O)/tests/e2e-tests \
 	$(PAYLOADS) guest
 	EVMM_E2E_SECCOMP=log tools/run-tier kvm e2e
+
+# Only the soak suite, with 500 cycles (make check runs it with 5); the
+# nested host's time limit grows with the count.
+SOAK_CYCLES := $(or $(EVMM_SOAK_CYCLES),500)
+soak: $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
+	CK_RUN_SUITE=e2e_soak EVMM_SOAK_CYCLES=$(SOAK_CYCLES) \
+		EVMM_NESTED_TIMEOUT=$$((900 + 15 * $(SOAK_CYCLES))) \
+		tools/run-tier e2e
 
 check: check-unit check-asan check-fuzz check-kvm check-e2e check-seccomp
 	@echo "make check: all tiers passed"
@@ -204,7 +217,7 @@ bench: deps $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
 	tools/bench
 
 clean:
-	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmmctl $(O)/*.a \
-		$(O)/fuzz
+	rm -rf $(O)/obj $(O)/asan $(O)/tests $(O)/firmware $(O)/tools $(O)/evmm $(O)/evmm-asan \
+		$(O)/evmmctl $(O)/*.a $(O)/fuzz
 
 -include $(shell find $(O)/obj $(O)/asan $(O)/fuzz/obj -name '*.d' 2>/dev/null)

@@ -132,6 +132,36 @@ static int seccomp_add_ioctls(scmp_filter_ctx ctx, const unsigned long *req,
 	return 0;
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/*
+ * The ASan/UBSan build (make soak): the runtime's thread start asks glibc
+ * for the stack (pthread_getattr_np reads the affinity). UBSan reads its
+ * options at its first report; a report reads /proc/self/{environ,maps,exe}
+ * with the open and readlink syscalls (glibc uses neither), checks memory
+ * with a pipe and asks whether stderr is a terminal.
+ */
+static const int seccomp_sanitizer[] = {
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(open), SCMP_SYS(readlink),
+	SCMP_SYS(pipe2),
+};
+
+static int seccomp_add_sanitizer(scmp_filter_ctx ctx)
+{
+	static const unsigned long ioctls[] = { TCGETS };
+	int ret = seccomp_add(ctx, seccomp_sanitizer,
+			      ARRAY_SIZE(seccomp_sanitizer));
+
+	return ret ? ret : seccomp_add_ioctls(ctx, ioctls, ARRAY_SIZE(ioctls),
+					      -1);
+}
+#else
+static int seccomp_add_sanitizer(scmp_filter_ctx ctx)
+{
+	(void)ctx;
+	return 0;
+}
+#endif
+
 static int seccomp_add_prctls(scmp_filter_ctx ctx, const unsigned long *opt,
 			      size_t n)
 {
@@ -221,6 +251,8 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
 
 	if (!ret)
 		ret = seccomp_add_limited(ctx);
+	if (!ret)
+		ret = seccomp_add_sanitizer(ctx);
 	if (ret)
 		return ret;
 	switch (thread) {
