@@ -52,6 +52,7 @@ static const int seccomp_api[] = {
 	SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(sendmsg), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(shutdown),
+	SCMP_SYS(fcntl),	/* MHD_add_connection checks O_NONBLOCK */
 };
 
 static const unsigned long seccomp_vmm_ioctls[] = {
