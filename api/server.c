@@ -213,6 +213,9 @@ static int api_wait_ms(struct api_server *s, uint64_t deadline)
 		ms = mhd > INT_MAX ? INT_MAX : (int64_t)mhd;
 	deadline = MIN(deadline, api_calls_deadline(s));
 	deadline = MIN(deadline, api_conns_expire(s, now));
+	/* Room again for the one that waited: no event will say so. */
+	if (s->listening && s->pending_fd >= 0)
+		deadline = now;
 	if (deadline != UINT64_MAX) {
 		int64_t left = deadline > now ? (int64_t)(deadline - now) : 0;
 

@@ -67,10 +67,16 @@ static int count_fds(void)
 
 /* --- the server and a test VMM thread ------------------------------------ */
 
+static atomic_bool gate_closed;
+
 static void handler(void *opaque, const struct api_request *rq,
 		    struct api_reply *r)
 {
+	uint64_t end = now_ms() + 5000;
+
 	(void)opaque;
+	while (gate_closed && now_ms() < end)
+		sleep_ms(1);
 	if (handler_sleep_ms)
 		sleep_ms(handler_sleep_ms);
 	handled++;
@@ -132,6 +138,7 @@ static void setup(void)
 	api_reply_timeout_ms = 10000;
 	api_request_timeout_ms = 5000;
 	handled = handler_sleep_ms = 0;
+	gate_closed = false;
 }
 
 static void teardown(void)
@@ -409,6 +416,48 @@ START_TEST(test_thousand_connections)
 	ck_assert_uint_le(stats().peak, API_CONNECTION_LIMIT);
 	close_all(fds, THOUSAND);
 	ck_settled(base);
+}
+END_TEST
+
+static void *ping_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(long)ping(NULL);
+}
+
+/*
+ * Every slot busy with a request for the VMM: a new client is not refused
+ * but waits until one is answered.
+ */
+START_TEST(test_all_busy_waits)
+{
+	pthread_t t[API_CONNECTION_LIMIT + 1];
+	uint64_t end;
+	void *st;
+	int i;
+
+	gate_closed = true;
+	server_up();
+	for (i = 0; i < API_CONNECTION_LIMIT; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, ping_thread,
+						NULL), 0);
+	end = now_ms() + 3000;
+	while (stats().conns < API_CONNECTION_LIMIT && now_ms() < end)
+		sleep_ms(10);
+	ck_assert_uint_eq(stats().conns, API_CONNECTION_LIMIT);
+	sleep_ms(100);	/* for every request to be read */
+	ck_assert_int_eq(pthread_create(&t[i], NULL, ping_thread, NULL), 0);
+	end = now_ms() + 3000;
+	while (!stats().deferred && now_ms() < end)
+		sleep_ms(10);
+	ck_assert_uint_ge(stats().deferred, 1);
+	ck_assert_uint_eq(stats().evicted, 0);
+	gate_closed = false;
+	for (i = 0; i <= API_CONNECTION_LIMIT; i++) {
+		pthread_join(t[i], &st);
+		ck_assert_int_eq((long)st, 200);
+	}
+	ck_assert_int_eq(handled, API_CONNECTION_LIMIT + 1);
 }
 END_TEST
 
@@ -821,6 +870,7 @@ Suite *api_hostile_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_stalled_clients);
 	tcase_add_test(tc, test_thousand_connections);
+	tcase_add_test(tc, test_all_busy_waits);
 	tcase_add_test(tc, test_slow_client_dropped);
 	tcase_add_test(tc, test_close_mid_body);
 	tcase_add_test(tc, test_huge_body);
