@@ -207,6 +207,11 @@ $(O)/tools/pingbench: tools/pingbench.c tools/benchlib.c tools/benchlib.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $(filter %.c,$^)
 
+# A well-behaved client's ping among hostile ones (api/conn.c's limits).
+$(O)/tools/apistress: tools/apistress.c $(O)/libevmm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(O)/libevmm.a $(LDLIBS)
+
 # The report: raw runs → bench.json, bench.md, ratios.png (gnuplot).
 $(O)/tools/benchreport: tools/benchreport.c tools/benchreport_main.c tools/benchreport.h
 	@mkdir -p $(@D)

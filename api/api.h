@@ -50,9 +50,12 @@ typedef void (*api_handler_fn)(void *opaque, const struct api_request *req,
 typedef int (*api_thread_init_fn)(void);
 
 /*
- * Binds the socket at path (mode 0600; a stale socket file is replaced, one
- * that a live process answers on is refused) and starts the API thread.
- * 0 or a negative errno with a message in err.
+ * Takes path for this process (a flock on path.lock: another evmm's path is
+ * refused, -EADDRINUSE, and left alone), binds the socket there (mode 0600;
+ * a stale socket file is replaced, one that a live process answers on is
+ * refused) and starts the API thread. Until api_server_stop, an exit()
+ * removes the socket file and the lock file. 0 or a negative errno with a
+ * message in err.
  */
 int api_server_start(struct api_server **out, const char *path,
 		     api_thread_init_fn init, api_handler_fn handler,
@@ -63,7 +66,8 @@ int api_server_event_fd(const struct api_server *s);
 void api_server_dispatch(struct api_server *s);
 /*
  * Lets replies already handed back reach their clients (bounded), stops the
- * API thread, closes and unlinks the socket. NULL is fine.
+ * API thread, closes the socket and unlinks it (if the file is still ours)
+ * and its lock. NULL is fine.
  */
 void api_server_stop(struct api_server *s);
 

@@ -70,8 +70,10 @@ static enum MHD_Result api_respond(struct api_server *s, struct api_call *call,
 	ret = MHD_queue_response(call->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	call->state = API_CALL_DONE;
-	if (ret == MHD_YES)
+	if (ret == MHD_YES) {
 		api_call_count(s, call);
+		api_conn_phase(s, call->conn, API_CONN_SENDING);
+	}
 	return ret;
 }
 
@@ -181,15 +183,21 @@ static enum MHD_Result api_call_begin(struct api_server *s,
 	return MHD_YES;
 }
 
-/* Past the limit, the rest is dropped unread into any buffer. */
-static void api_call_read(struct api_call *call, const char *data, size_t n)
+/*
+ * Past the limit, the rest is dropped unread into any buffer, for a 413
+ * at its end; false once that is more than API_BODY_DISCARD (a chunked
+ * body: a declared length over the limit is refused before any is read).
+ */
+static bool api_call_read(struct api_call *call, const char *data, size_t n)
 {
 	if (call->too_big || n > API_MAX_BODY - call->len) {
 		call->too_big = true;
-		return;
+		call->discarded += n;
+		return call->discarded <= API_BODY_DISCARD;
 	}
 	memcpy(call->body + call->len, data, n);
 	call->len += n;
+	return true;
 }
 
 static enum MHD_Result api_call_route(struct api_server *s,
@@ -216,6 +224,7 @@ static enum MHD_Result api_call_route(struct api_server *s,
 			 api_reply_timeout_ms;
 	call->state = API_CALL_WAITING;
 	api_waiting_add(s, call);
+	api_conn_phase(s, call->conn, API_CONN_WAITING);
 	MHD_suspend_connection(call->conn);
 	return MHD_YES;
 }
@@ -232,8 +241,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn,
 	if (!call)
 		return api_call_begin(s, conn, ctx);
 	if (*size) {
-		if (call->state == API_CALL_READING)
-			api_call_read(call, data, *size);
+		if (call->state == API_CALL_READING &&
+		    !api_call_read(call, data, *size))
+			return MHD_NO;	/* MHD closes the connection */
 		*size = 0;
 		return MHD_YES;
 	}
@@ -253,8 +263,9 @@ static void api_completed(void *cls, struct MHD_Connection *conn,
 	struct api_server *s = cls;
 	struct api_call *call = *ctx;
 
-	(void)conn;
-	(void)toe;
+	/* The response went out: the next request's time starts. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		api_conn_phase(s, conn, API_CONN_READING);
 	if (!call)
 		return;
 	if (call->job)
@@ -284,19 +295,28 @@ static void api_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("api: %s", msg);
 }
 
-struct MHD_Daemon *api_mhd_start(struct api_server *s, int fd)
+/*
+ * Connections come from conn.c's accept (MHD_add_connection), which keeps
+ * the limit; MHD's own limit only backs it up, above the connections that
+ * conn.c dropped and MHD has yet to close.
+ */
+struct MHD_Daemon *api_mhd_start(struct api_server *s)
 {
 	return MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+				MHD_USE_NO_LISTEN_SOCKET |
 				MHD_USE_SUPPRESS_DATE_NO_CLOCK |
 				MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				api_access, s,
 				/* first, or MHD warns on its own stderr */
 				MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
-				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 				MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)API_CONNECTION_LIMIT,
+				(unsigned int)(2 * API_CONNECTION_LIMIT +
+					       API_ACCEPT_BATCH),
 				MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned int)API_IDLE_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				(size_t)API_CONN_MEMORY,
 				MHD_OPTION_NOTIFY_COMPLETED, api_completed, s,
+				MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, s,
 				MHD_OPTION_END);
 }

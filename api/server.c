@@ -32,12 +32,51 @@
 
 unsigned int api_reply_timeout_ms = 10000;
 
-static uint64_t api_now_ms(void)
-{
-	struct timespec ts;
+/* Servers whose socket file an exit() must not leave behind. */
+static pthread_mutex_t api_live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t api_live_once = PTHREAD_ONCE_INIT;
+static struct api_server *api_live;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/*
+ * exit() anywhere (a die() after the API started): the files go. The API
+ * thread may still run; it only loses the name.
+ */
+static void api_live_atexit(void)
+{
+	struct api_server *s;
+
+	pthread_mutex_lock(&api_live_lock);
+	for (s = api_live; s; s = s->next_live)
+		api_socket_unlink(&s->sock);
+	pthread_mutex_unlock(&api_live_lock);
+}
+
+static void api_live_init(void)
+{
+	atexit(api_live_atexit);
+}
+
+static void api_live_add(struct api_server *s)
+{
+	pthread_once(&api_live_once, api_live_init);
+	pthread_mutex_lock(&api_live_lock);
+	s->next_live = api_live;
+	api_live = s;
+	pthread_mutex_unlock(&api_live_lock);
+}
+
+static void api_live_del(struct api_server *s)
+{
+	struct api_server **p;
+
+	pthread_mutex_lock(&api_live_lock);
+	for (p = &api_live; *p; p = &(*p)->next_live) {
+		if (*p == s) {
+			*p = s->next_live;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&api_live_lock);
 }
 
 static void api_kick(int fd)
@@ -163,7 +202,7 @@ void api_server_dispatch(struct api_server *s)
 	}
 }
 
-/* Until the deadline, nearest of MHD's and the waiting calls'. */
+/* Until the deadline, nearest of MHD's, the calls' and connections'. */
 static int api_wait_ms(struct api_server *s, uint64_t deadline)
 {
 	MHD_UNSIGNED_LONG_LONG mhd;
@@ -173,6 +212,10 @@ static int api_wait_ms(struct api_server *s, uint64_t deadline)
 	if (MHD_get_timeout(s->mhd, &mhd) == MHD_YES)
 		ms = mhd > INT_MAX ? INT_MAX : (int64_t)mhd;
 	deadline = MIN(deadline, api_calls_deadline(s));
+	deadline = MIN(deadline, api_conns_expire(s, now));
+	/* Room again for the one that waited: no event will say so. */
+	if (s->listening && s->pending_fd >= 0)
+		deadline = now;
 	if (deadline != UINT64_MAX) {
 		int64_t left = deadline > now ? (int64_t)(deadline - now) : 0;
 
@@ -181,13 +224,19 @@ static int api_wait_ms(struct api_server *s, uint64_t deadline)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* One turn: wait for MHD or a wake-up, then run both. */
+/*
+ * One turn: wait for MHD, a client or a wake-up; then hand back replies,
+ * drop slow connections, accept new ones, and let MHD run them all (a new
+ * client's request is read in the turn that accepts it).
+ */
 static int api_turn(struct api_server *s, uint64_t deadline, bool *stopping)
 {
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
+	bool incoming = false;
+	uint64_t now;
 	int n, i;
 
-	n = epoll_wait(s->epfd, ev, 2, api_wait_ms(s, deadline));
+	n = epoll_wait(s->epfd, ev, 3, api_wait_ms(s, deadline));
 	if (n < 0 && errno != EINTR) {
 		n = -errno;
 		log_err("api: epoll_wait: %s", strerror(-n));
@@ -196,12 +245,28 @@ static int api_turn(struct api_server *s, uint64_t deadline, bool *stopping)
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.fd == s->wake_fd)
 			api_drain_fd(s->wake_fd);
+		else if (ev[i].data.fd == s->sock.fd)
+			incoming = true;
 	}
 	api_jobs_collect(s, stopping);
-	api_calls_expire(s, api_now_ms());
+	now = api_now_ms();
+	api_calls_expire(s, now);
+	api_conns_expire(s, now);
+	if (s->listening && (incoming || s->pending_fd >= 0))
+		api_conns_accept(s);
 	if (MHD_run(s->mhd) != MHD_YES)
 		log_warn("api: MHD_run failed");
 	return 0;
+}
+
+/* No more clients: the backlog is refused once the socket closes. */
+static void api_stop_accepting(struct api_server *s)
+{
+	s->accept_after = UINT64_MAX;
+	api_listen(s, false);
+	if (s->pending_fd >= 0)
+		close(s->pending_fd);
+	s->pending_fd = -1;
 }
 
 /* At stop: 503 to whoever still waits, send what is queued, briefly. */
@@ -210,6 +275,7 @@ static void api_drain(struct api_server *s)
 	uint64_t deadline = api_now_ms() + API_DRAIN_MS;
 	bool stopping;
 
+	api_stop_accepting(s);
 	api_calls_abort(s);
 	MHD_run(s->mhd);
 	while (s->in_flight && api_now_ms() < deadline) {
@@ -256,8 +322,12 @@ static void *api_thread(void *arg)
 	}
 	api_drain(s);
 out:
-	MHD_stop_daemon(s->mhd);	/* closes the listening socket too */
+	api_stop_accepting(s);
+	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	/* Clients now see a refusal, not a silent backlog. */
+	close(s->sock.fd);
+	s->sock.fd = -1;
 	return NULL;
 }
 
@@ -283,7 +353,7 @@ static int api_server_fds(struct api_server *s)
 	if (api_epoll_add(s->epfd, info->epoll_fd) ||
 	    api_epoll_add(s->epfd, s->wake_fd))
 		return -errno;
-	return 0;
+	return api_listen(s, true);
 }
 
 static void api_server_free(struct api_server *s)
@@ -300,8 +370,8 @@ static void api_server_free(struct api_server *s)
 		close(s->wake_fd);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	api_socket_close(&s->sock);
 	pthread_mutex_destroy(&s->lock);
-	free(s->path);
 	free(s);
 }
 
@@ -310,15 +380,15 @@ int api_server_start(struct api_server **out, const char *path,
 		     void *opaque, char *err, size_t errlen)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
-	int fd, ret = -ENOMEM;
+	int ret;
 
 	*out = NULL;
-	if (!s || !(s->path = strdup(path))) {
-		free(s);
+	if (!s) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	s->event_fd = s->wake_fd = s->epfd = -1;
+	s->event_fd = s->wake_fd = s->epfd = s->pending_fd = -1;
+	s->sock = (struct api_socket){ .fd = -1, .lock_fd = -1 };
 	s->init = init;
 	s->handler = handler;
 	s->opaque = opaque;
@@ -326,14 +396,11 @@ int api_server_start(struct api_server **out, const char *path,
 	/* Here: jansson would read /dev/urandom under the API filter. */
 	json_object_seed(0);
 	pthread_mutex_init(&s->lock, NULL);
-	fd = api_socket_open(path, err, errlen);
-	if (fd < 0) {
-		api_server_free(s);
-		return fd;
-	}
-	s->mhd = api_mhd_start(s, fd);
+	ret = api_socket_open(&s->sock, path, err, errlen);
+	if (ret)
+		goto fail;
+	s->mhd = api_mhd_start(s);
 	if (!s->mhd) {
-		close(fd);
 		snprintf(err, errlen, "%s: cannot start the HTTP server", path);
 		ret = -EIO;
 		goto fail;
@@ -346,10 +413,10 @@ int api_server_start(struct api_server **out, const char *path,
 		MHD_stop_daemon(s->mhd);
 		goto fail;
 	}
+	api_live_add(s);
 	*out = s;
 	return 0;
 fail:
-	unlink(path);
 	api_server_free(s);
 	return ret;
 }
@@ -363,6 +430,6 @@ void api_server_stop(struct api_server *s)
 	pthread_mutex_unlock(&s->lock);
 	api_kick(s->wake_fd);
 	pthread_join(s->thread, NULL);
-	unlink(s->path);
+	api_live_del(s);
 	api_server_free(s);
 }

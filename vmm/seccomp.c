@@ -62,6 +62,7 @@ static const int seccomp_api[] = {
 	SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(sendmsg), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(shutdown),
+	SCMP_SYS(fcntl),	/* MHD_add_connection checks O_NONBLOCK */
 };
 
 /* On any fd (the VM's and vCPUs' fds change with every boot). */
