@@ -59,6 +59,21 @@ void api_reply_free(struct api_reply *r)
 	r->body = NULL;
 }
 
+/*
+ * For "%.*s": at most max bytes of s, not cutting a UTF-8 character in two
+ * (a cut one makes the message invalid JSON, and the error generic).
+ */
+static int api_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	for (n = max; n && ((unsigned char)s[n] & 0xC0) == 0x80; n--)
+		;
+	return n;
+}
+
 /* Exact paths; a query string is not part of the path. */
 static const struct api_route_entry *api_route_find(const char *url)
 {
@@ -130,8 +145,8 @@ static int api_resize_field(const char *key, json_t *val,
 		api_reply_error(r, 400, key, "%s: not supported by evmm", key);
 		return -1;
 	} else {
-		api_reply_error(r, 400, key, "unknown field \"%.64s\" (%s)",
-				key, API_RESIZE_HINT);
+		api_reply_error(r, 400, key, "unknown field \"%.*s\" (%s)",
+				api_utf8_cut(key, 64), key, API_RESIZE_HINT);
 		return -1;
 	}
 	if (!json_is_integer(val)) {
@@ -198,12 +213,14 @@ int api_route(const char *method, const char *url, const char *body,
 	*reply = (struct api_reply){ 0 };
 	*req = (struct api_request){ .desired_vcpus = -1, .desired_ram = -1 };
 	if (!e) {
-		api_reply_error(reply, 404, NULL, "unknown path %.128s", url);
+		api_reply_error(reply, 404, NULL, "unknown path %.*s",
+				api_utf8_cut(url, 128), url);
 		return -1;
 	}
 	if (strcmp(method, e->method)) {
-		api_reply_error(reply, 405, NULL, "%s: method %.16s not "
-				"allowed, use %s", e->path, method, e->method);
+		api_reply_error(reply, 405, NULL, "%s: method %.*s not "
+				"allowed, use %s", e->path,
+				api_utf8_cut(method, 16), method, e->method);
 		return -1;
 	}
 	if (len > API_MAX_BODY) {

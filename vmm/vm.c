@@ -187,6 +187,8 @@ static int vm_set_slot(struct vm *vm, unsigned int slot,
 		.userspace_addr = (uintptr_t)r->host,
 	};
 
+	if (vm->set_memory)
+		return vm->set_memory(vm, &k);
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &k) ? -errno : 0;
 }
 
@@ -232,15 +234,17 @@ int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size)
 void vm_remove_ram(struct vm *vm, unsigned int slot)
 {
 	struct vm_ram *r;
+	int ret;
 
 	if (slot >= VM_MAX_HP_RAM || !vm->hp_ram[slot].host)
 		return;
 	r = &vm->hp_ram[slot];
 	/* Size 0 deletes the slot; KVM waits out vCPUs still using it. */
-	if (vm->fd >= 0 && vm_set_slot(vm, VM_MAX_RAM + slot, r, 0)) {
+	ret = vm->fd >= 0 ? vm_set_slot(vm, VM_MAX_RAM + slot, r, 0) : 0;
+	if (ret) {
 		/* Unmapping what KVM still maps would fault the guest. */
 		log_err("hotplug RAM %u: KVM kept the slot (%s); the range "
-			"stays mapped", slot, strerror(errno));
+			"stays mapped", slot, strerror(-ret));
 		return;
 	}
 	munmap(r->host, r->size);

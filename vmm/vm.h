@@ -14,6 +14,7 @@
 
 struct vcpu;
 struct kvm_cpuid2;
+struct kvm_userspace_memory_region;
 
 #define VM_MAX_RAM	2	/* below the 32-bit hole, above 4 GiB */
 #define VM_MAX_HP_RAM	32	/* hotplugged ranges, one KVM slot each */
@@ -51,6 +52,14 @@ struct vm {
 
 	struct vcpu *vcpus;	/* max_vcpus entries, sized once */
 	unsigned int max_vcpus;
+
+	/*
+	 * Tests only (NULL otherwise): called instead of the memory-slot
+	 * ioctl, so a test without KVM sees slots added and deleted, in order
+	 * with the mappings. Returns 0 or a negative errno.
+	 */
+	int (*set_memory)(struct vm *vm,
+			  const struct kvm_userspace_memory_region *r);
 
 	int seccomp;		/* enum seccomp_mode for the vCPU threads */
 	int event_fd;		/* vCPU threads wake the VMM thread here */

@@ -10,7 +10,20 @@
 #include "api/internal.h"
 #include "tests/fuzz/fuzz.h"
 
-static void check_error(const struct api_reply *r)
+static bool utf8(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+/*
+ * The body names what is wrong; only raw bytes that are not UTF-8 in the
+ * request line may turn it into the generic "invalid request".
+ */
+static void check_error(const char *method, const char *url,
+			const struct api_reply *r)
 {
 	json_error_t jerr;
 	json_t *o, *e, *f;
@@ -26,6 +39,8 @@ static void check_error(const struct api_reply *r)
 	f = json_object_get(o, "field");
 	fuzz_assert(!f || json_is_string(f), "body %s", r->body);
 	fuzz_assert(json_object_size(o) == 1u + !!f, "body %s", r->body);
+	fuzz_assert(strcmp(json_string_value(e), "invalid request") ||
+		    !utf8(method) || !utf8(url), "message lost: %s", r->body);
 	json_decref(o);
 }
 
@@ -72,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = api_route(method, url, body, in.left, &req, &reply);
 	fuzz_assert(ret == 0 || ret == -1, "returned %d", ret);
 	if (ret)
-		check_error(&reply);
+		check_error(method, url, &reply);
 	else
 		check_request(method, url, &req, &reply);
 	api_reply_free(&reply);

@@ -12,7 +12,9 @@
  * Buffers have exactly the access's size, so ASan sees any byte past it.
  * Callbacks: the serial line changes level only, an eject is of a slot the
  * VMM asked to remove (now absent and ejected), PM events follow the one
- * byte write that asks for them.
+ * byte write that asks for them, the GED interrupt comes from the VMM side
+ * only. Every slot's state stays coherent, and probe blocks right after
+ * three devices never see an access that started in their neighbour.
  */
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -41,7 +43,7 @@ struct machine {
 	struct mem_hotplug *mem;
 	unsigned int ncpus, boot, nslots;
 	int serial_level;
-	unsigned int ged_irqs;
+	bool in_vmm;		/* in a VMM thread action, not a guest access */
 	/* The access in progress, for the PM check. */
 	uint64_t addr;
 	uint32_t len;
@@ -103,7 +105,7 @@ static void ged_irq(void *opaque)
 {
 	struct machine *m = opaque;
 
-	m->ged_irqs++;
+	fuzz_assert(m->in_vmm, "GED interrupt from a guest access");
 }
 
 static void cpu_ejected(void *opaque, unsigned int cpu)
@@ -134,6 +136,26 @@ static void mem_ejected(void *opaque, unsigned int slot)
 		    st.enabled, st.remove_requested);
 }
 
+/*
+ * evmm's blocks have gaps between them; these probes sit right after three
+ * of them, so that an access straddling a block's end also reaches a
+ * neighbour. The bus must hand it to neither.
+ */
+#define PROBE_LEN	4
+
+static void probe_io(void *opaque, uint64_t offset, uint8_t *data,
+		     uint32_t len, bool is_write)
+{
+	struct machine *m = opaque;
+
+	fuzz_assert(offset < PROBE_LEN && len <= PROBE_LEN - offset,
+		    "probe access at +%llu len %u from 0x%llx",
+		    (unsigned long long)offset, len,
+		    (unsigned long long)m->addr);
+	if (!is_write)
+		memset(data, 0x11, len);
+}
+
 static void machine_new(struct machine *m, struct fuzz_in *in)
 {
 	uint32_t apic_ids[255];
@@ -159,7 +181,12 @@ static void machine_new(struct machine *m, struct fuzz_in *in)
 	    bus_register(&m->pio, PORT_CPU_HP, CPU_HP_IO_SIZE, cpu_hotplug_io,
 			 m->cpu) ||
 	    bus_register(&m->pio, PORT_MEM_HP, MEM_HP_IO_SIZE, mem_hotplug_io,
-			 m->mem))
+			 m->mem) ||
+	    bus_register(&m->pio, PORT_PM_BASE + 3, PROBE_LEN, probe_io, m) ||
+	    bus_register(&m->pio, PORT_CPU_HP + CPU_HP_IO_SIZE, PROBE_LEN,
+			 probe_io, m) ||
+	    bus_register(&m->mmio, LAYOUT_GED + GED_MMIO_SIZE, PROBE_LEN,
+			 probe_io, m))
 		abort();
 }
 
@@ -289,6 +316,41 @@ static void vmm_action(struct machine *m, struct fuzz_in *in, uint8_t op)
 	}
 }
 
+/* What every slot's state must satisfy, whatever guest and VMM did. */
+static void check_slots(struct machine *m)
+{
+	struct mem_hp_status ms;
+	struct hp_slot cs;
+	unsigned int i;
+
+	for (i = 0; i < m->ncpus; i++) {
+		cpu_hotplug_status(m->cpu, i, &cs);
+		fuzz_assert(i >= m->boot || (cs.enabled && !cs.ejected &&
+			    !cs.remove_requested), "boot cpu %u: e%d r%d x%d",
+			    i, cs.enabled, cs.remove_requested, cs.ejected);
+		fuzz_assert(cs.enabled || (!cs.inserting &&
+			    !cs.remove_requested && !cs.removing),
+			    "absent cpu %u: i%d r%d", i, cs.inserting,
+			    cs.remove_requested);
+		fuzz_assert(!cs.ejected || !cs.enabled, "cpu %u", i);
+		fuzz_assert(!cs.removing || cs.remove_requested, "cpu %u", i);
+	}
+	for (i = 0; i < m->nslots; i++) {
+		mem_hotplug_status(m->mem, i, &ms);
+		fuzz_assert(ms.enabled || (!ms.inserting &&
+			    !ms.remove_requested && !ms.removing),
+			    "absent slot %u: i%d r%d", i, ms.inserting,
+			    ms.remove_requested);
+		fuzz_assert(!ms.ejected || !ms.enabled, "slot %u", i);
+		fuzz_assert(!ms.removing || ms.remove_requested, "slot %u", i);
+		fuzz_assert(!(ms.enabled || ms.ejected) ||
+			    (ms.size && ms.base + ms.size > ms.base),
+			    "slot %u: [0x%llx +0x%llx)", i,
+			    (unsigned long long)ms.base,
+			    (unsigned long long)ms.size);
+	}
+}
+
 static void run(const uint8_t *data, size_t size, struct trace *tr,
 		uint8_t fill)
 {
@@ -305,9 +367,15 @@ static void run(const uint8_t *data, size_t size, struct trace *tr,
 			guest_access(&m, &in, tr, fill, false);
 		else if (op < 0xC0)
 			guest_access(&m, &in, tr, fill, true);
-		else
+		else {
+			m.in_vmm = true;
 			vmm_action(&m, &in, op);
+			m.in_vmm = false;
+		}
+		if (n % 16 == 15)
+			check_slots(&m);
 	}
+	check_slots(&m);
 	machine_free(&m);
 }
 

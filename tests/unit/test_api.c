@@ -210,6 +210,26 @@ START_TEST(test_route_body_limit)
 }
 END_TEST
 
+/* Found by fuzz_api_route: a message cut inside a character lost it all. */
+START_TEST(test_route_cut_utf8)
+{
+	char url[160] = "/", body[128] = "{\"", key[80];
+
+	memset(url + 1, 'a', 126);
+	strcat(url, "\u00e9");		/* é across byte 128 */
+	ck_assert_int_eq(route("GET", url, NULL), -1);
+	check_error(404, NULL, "unknown path /aaa");
+	memset(key, 'k', 63);
+	strcpy(key + 63, "\u00e9");	/* é across byte 64 */
+	strcat(strcat(body, key), "\":1}");
+	ck_assert_int_eq(route("PUT", "/api/v1/vm.resize", body), -1);
+	check_error(400, key, "unknown field \"kkk");
+	ck_assert_int_eq(route("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+			       "/api/v1/vm.info", NULL), -1);
+	check_error(405, NULL, "not allowed");
+}
+END_TEST
+
 START_TEST(test_reply_error)
 {
 	struct api_reply r = { 0 };
@@ -858,6 +878,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_route_resize_good);
 	tcase_add_test(tc, test_route_resize_bad);
 	tcase_add_test(tc, test_route_body_limit);
+	tcase_add_test(tc, test_route_cut_utf8);
 	tcase_add_test(tc, test_reply_error);
 	tcase_add_test(tc, test_peer_allowed);
 	suite_add_tcase(s, tc);
