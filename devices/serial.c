@@ -1,6 +1,9 @@
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acpi/aml.h"
@@ -35,12 +38,21 @@ struct serial {
 	serial_irq_fn irq;
 	void *irq_opaque;
 	int irq_level;
-	int rx_notify_fd;
+	int notify_fd;
 	bool rx_was_full;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thr_pending;	/* "THR empty" interrupt not yet acknowledged */
 	uint8_t rx[SERIAL_RX_SIZE];
 	size_t rx_head, rx_count;
+	/*
+	 * Output out_fd did not take (EAGAIN), oldest first. While any waits
+	 * here, new output goes after it, so the order holds; the VMM thread
+	 * writes it out (serial_flush). Pages are touched only on a stall.
+	 */
+	uint8_t *tx;
+	size_t tx_head, tx_count;
+	bool tx_dropping;	/* lost output not yet reported by a notify */
+	uint64_t tx_dropped;
 };
 
 static uint8_t serial_iir(const struct serial *s)
@@ -65,23 +77,66 @@ static void serial_update_irq(struct serial *s)
 	}
 }
 
+/* Wakes the VMM thread; false if it could not be woken. */
+static bool serial_notify(struct serial *s)
+{
+	uint64_t one = 1;
+
+	return s->notify_fd >= 0 && write(s->notify_fd, &one, sizeof(one)) > 0;
+}
+
+/* Input was paused on a full buffer: resume it once half is free. */
+static void serial_rx_freed(struct serial *s)
+{
+	if (s->rx_was_full && s->rx_count < SERIAL_RX_SIZE / 2)
+		s->rx_was_full = !serial_notify(s);
+}
+
 static uint8_t serial_rx_pop(struct serial *s)
 {
 	uint8_t c;
-	uint64_t one = 1;
 
 	if (!s->rx_count)
 		return 0;
 	c = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_SIZE;
 	s->rx_count--;
-	if (s->rx_was_full && s->rx_count < SERIAL_RX_SIZE / 2 &&
-	    s->rx_notify_fd >= 0) {
-		s->rx_was_full = false;
-		if (write(s->rx_notify_fd, &one, sizeof(one)) < 0)
-			s->rx_was_full = true;
-	}
+	serial_rx_freed(s);
 	return c;
+}
+
+static void serial_tx_lost(struct serial *s, size_t n)
+{
+	s->tx_dropped += n;
+	if (!s->tx_dropping)
+		s->tx_dropping = serial_notify(s);
+}
+
+/*
+ * Never blocks: out_fd is non-blocking. What it does not take waits in tx
+ * for the VMM thread; what does not fit there is lost, not the guest's
+ * time (a real UART's line does not stall either).
+ */
+static void serial_output(struct serial *s, uint8_t c)
+{
+	ssize_t n;
+
+	if (!s->tx_count) {
+		n = write(s->out_fd, &c, 1);
+		if (n == 1)
+			return;
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			serial_tx_lost(s, 1);	/* e.g. EPIPE: no reader */
+			return;
+		}
+		serial_notify(s);
+	}
+	if (s->tx_count == SERIAL_TX_SIZE || !s->tx) {
+		serial_tx_lost(s, 1);
+		return;
+	}
+	s->tx[(s->tx_head + s->tx_count) % SERIAL_TX_SIZE] = c;
+	s->tx_count++;
 }
 
 static void serial_transmit(struct serial *s, uint8_t c)
@@ -92,9 +147,7 @@ static void serial_transmit(struct serial *s, uint8_t c)
 			s->rx_count++;
 		}
 	} else if (s->out_fd >= 0) {
-		/* A console that cannot keep up loses output, not the guest. */
-		if (write(s->out_fd, &c, 1) < 0)
-			return;
+		serial_output(s, c);
 	}
 	s->thr_pending = true;
 }
@@ -158,8 +211,10 @@ static void serial_write(struct serial *s, uint64_t reg, uint8_t v)
 		break;
 	case REG_IIR:
 		s->fcr = v & 0xC9;
-		if (v & FCR_CLEAR_RX)
-			s->rx_count = 0;
+		if (v & FCR_CLEAR_RX) {
+			s->rx_count = s->rx_head = 0;
+			serial_rx_freed(s);
+		}
 		break;
 	case REG_LCR:
 		s->lcr = v;
@@ -222,9 +277,71 @@ size_t serial_rx_space(struct serial *s)
 	return space;
 }
 
-void serial_set_rx_notify(struct serial *s, int eventfd)
+void serial_set_notify(struct serial *s, int eventfd)
 {
-	s->rx_notify_fd = eventfd;
+	s->notify_fd = eventfd;
+}
+
+int serial_flush(struct serial *s)
+{
+	size_t len;
+	ssize_t n;
+	int pending;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->tx_count) {
+		len = SERIAL_TX_SIZE - s->tx_head;
+		if (len > s->tx_count)
+			len = s->tx_count;
+		n = write(s->out_fd, s->tx + s->tx_head, len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			/* The reader is gone: what waits is lost. */
+			s->tx_dropped += s->tx_count;
+			s->tx_count = 0;
+			break;
+		}
+		s->tx_head = (s->tx_head + n) % SERIAL_TX_SIZE;
+		s->tx_count -= n;
+		s->tx_dropping = false;
+	}
+	if (!s->tx_count)
+		s->tx_head = 0;
+	pending = s->tx_count != 0;
+	pthread_mutex_unlock(&s->lock);
+	return pending;
+}
+
+uint64_t serial_dropped(struct serial *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->tx_dropped;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static int64_t serial_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* At exit: what waits gets timeout_ms to go out, then it is lost. */
+static void serial_drain(struct serial *s, int timeout_ms)
+{
+	int64_t deadline = serial_now_ms() + timeout_ms, left;
+	struct pollfd p = { .fd = s->out_fd, .events = POLLOUT };
+
+	while (serial_flush(s) > 0) {
+		left = deadline - serial_now_ms();
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return;
+	}
 }
 
 void serial_reset(struct serial *s)
@@ -246,7 +363,9 @@ struct serial *serial_new(int out_fd, serial_irq_fn irq, void *irq_opaque)
 	s->out_fd = out_fd;
 	s->irq = irq;
 	s->irq_opaque = irq_opaque;
-	s->rx_notify_fd = -1;
+	s->notify_fd = -1;
+	/* Without it, output that has to wait is lost at once. */
+	s->tx = malloc(SERIAL_TX_SIZE);
 	return s;
 }
 
@@ -254,7 +373,10 @@ void serial_free(struct serial *s)
 {
 	if (!s)
 		return;
+	if (s->out_fd >= 0)
+		serial_drain(s, SERIAL_DRAIN_MS);
 	pthread_mutex_destroy(&s->lock);
+	free(s->tx);
 	free(s);
 }
 

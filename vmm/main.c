@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -33,16 +34,20 @@ struct vmm {
 	struct api_server *api;
 	int epfd;
 	int sigfd;
-	int rx_notify_fd;
+	int serial_notify_fd;	/* the serial device wakes us */
 	int in_fd;		/* -1: no console input */
 	bool in_paused;		/* the guest's receive buffer is full */
 	bool in_tty;
 	bool escape;
+	int out_fd;		/* console output, non-blocking; -1: none */
+	bool out_watched;	/* output waits for out_fd to be writable */
+	bool out_is_log;	/* stderr is the console output's file */
+	bool drop_logged;
 	int exit_code;
 	bool quit;
 };
 
-enum { EV_SIGNAL, EV_VM, EV_INPUT, EV_RX_NOTIFY, EV_API, EV_EJECT };
+enum { EV_SIGNAL, EV_VM, EV_INPUT, EV_SERIAL, EV_API, EV_EJECT, EV_OUTPUT };
 
 static int vmm_seccomp_mode;	/* for the API thread's filter */
 
@@ -101,16 +106,49 @@ static void vmm_input(struct vmm *v)
 	serial_input(v->m.serial, buf, n);
 }
 
-static void vmm_rx_notify(struct vmm *v)
+/* Said once: guest output is lost because it cannot be written. */
+static void vmm_output_dropped(struct vmm *v, bool drained)
+{
+	/* A log line to a stderr that is the stalled console would block. */
+	if (v->drop_logged || (v->out_is_log && !drained) ||
+	    !serial_dropped(v->m.serial))
+		return;
+	v->drop_logged = true;
+	log_warn("console: guest output is being lost: its reader is too "
+		 "slow, stopped or gone (evmm holds %d KiB of it)",
+		 SERIAL_TX_SIZE / 1024);
+}
+
+/* Output the console did not take: written as out_fd becomes writable. */
+static void vmm_output(struct vmm *v)
+{
+	struct epoll_event ev = { .events = EPOLLOUT,
+				  .data.u64 = EV_OUTPUT };
+	bool pending = serial_flush(v->m.serial) > 0;
+
+	if (pending != v->out_watched) {
+		if (!epoll_ctl(v->epfd, pending ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+			       v->out_fd, pending ? &ev : NULL))
+			v->out_watched = pending;
+		else if (pending)
+			log_warn("console: cannot wait for its output: %s",
+				 strerror(errno));
+	}
+	vmm_output_dropped(v, !pending);
+}
+
+static void vmm_serial_notify(struct vmm *v)
 {
 	uint64_t val;
 
-	if (read(v->rx_notify_fd, &val, sizeof(val)) < 0)
+	if (read(v->serial_notify_fd, &val, sizeof(val)) < 0)
 		return;
-	if (v->in_paused && v->in_fd >= 0) {
+	if (v->in_paused && v->in_fd >= 0 && serial_rx_space(v->m.serial)) {
 		v->in_paused = false;
 		vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_ADD);
 	}
+	if (v->out_fd >= 0)
+		vmm_output(v);
 }
 
 static void vmm_signal(struct vmm *v)
@@ -179,7 +217,8 @@ static void vmm_loop(struct vmm *v)
 			case EV_SIGNAL: vmm_signal(v); break;
 			case EV_VM: vmm_vm_event(v); break;
 			case EV_INPUT: vmm_input(v); break;
-			case EV_RX_NOTIFY: vmm_rx_notify(v); break;
+			case EV_SERIAL: vmm_serial_notify(v); break;
+			case EV_OUTPUT: vmm_output(v); break;
 			case EV_API: vmm_api(v); break;
 			case EV_EJECT: hotplug_reap(&v->m); break;
 			}
@@ -187,26 +226,43 @@ static void vmm_loop(struct vmm *v)
 	}
 }
 
+/* Non-blocking: a vCPU writes guest output to it and must never wait. */
 static int vmm_serial_fd(const struct config *cfg)
 {
 	int fd;
 
 	switch (cfg->serial) {
 	case SERIAL_TTY:
-		return STDOUT_FILENO;
+		return term_out_fd(STDOUT_FILENO);
 	case SERIAL_FILE:
 		fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_APPEND |
 			  O_CLOEXEC, 0644);
 		if (fd < 0)
 			die("--serial: %s: %s; accepted form: tty|off|file=PATH",
 			    cfg->serial_path, strerror(errno));
+		/* Our own open file: its flags are ours (a FIFO, a tty). */
+		if (fcntl(fd, F_SETFL, O_APPEND | O_NONBLOCK))
+			die("--serial: %s: %s", cfg->serial_path,
+			    strerror(errno));
 		return fd;
 	default:
 		return -1;
 	}
 }
 
-/* Signals go to the signalfd; every thread inherits the mask. */
+static bool vmm_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Signals go to the signalfd; every thread inherits the mask. Fatal ones
+ * restore the terminal first. A console file over RLIMIT_FSIZE loses
+ * output (EFBIG), it does not kill the guest.
+ */
 static int vmm_signals(void)
 {
 	sigset_t set;
@@ -218,6 +274,9 @@ static int vmm_signals(void)
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	if (term_catch_signals())
+		return -1;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -250,18 +309,21 @@ static void vmm_setup(struct vmm *v, const struct config *cfg)
 
 	v->sigfd = vmm_signals();
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
-	v->rx_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->sigfd < 0 || v->epfd < 0 || v->rx_notify_fd < 0 ||
+	v->serial_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->sigfd < 0 || v->epfd < 0 || v->serial_notify_fd < 0 ||
 	    vcpu_signals_init() || seccomp_init_reporting())
 		die("setting up the event loop: %s", strerror(errno));
-	if (machine_init(&v->m, cfg, vmm_serial_fd(cfg), err, sizeof(err)))
+	v->out_fd = vmm_serial_fd(cfg);
+	v->out_is_log = v->out_fd >= 0 && vmm_same_file(v->out_fd,
+							 STDERR_FILENO);
+	if (machine_init(&v->m, cfg, v->out_fd, err, sizeof(err)))
 		die("%s", err);
-	serial_set_rx_notify(v->m.serial, v->rx_notify_fd);
+	serial_set_notify(v->m.serial, v->serial_notify_fd);
 	vmm_fds.kvm = v->m.vm.kvm_fd;
 	v->in_fd = cfg->serial == SERIAL_TTY ? STDIN_FILENO : -1;
 	if (vmm_watch(v, v->sigfd, EV_SIGNAL, EPOLL_CTL_ADD) ||
 	    vmm_watch(v, v->m.vm.event_fd, EV_VM, EPOLL_CTL_ADD) ||
-	    vmm_watch(v, v->rx_notify_fd, EV_RX_NOTIFY, EPOLL_CTL_ADD) ||
+	    vmm_watch(v, v->serial_notify_fd, EV_SERIAL, EPOLL_CTL_ADD) ||
 	    vmm_watch(v, v->m.eject_fd, EV_EJECT, EPOLL_CTL_ADD))
 		die("epoll: %s", strerror(errno));
 	if (v->in_fd >= 0 && vmm_watch(v, v->in_fd, EV_INPUT, EPOLL_CTL_ADD))

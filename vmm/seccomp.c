@@ -4,6 +4,7 @@
  * instead of a user's resize quietly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -181,8 +182,9 @@ static int seccomp_add_prctls(scmp_filter_ctx ctx, const unsigned long *opt,
 /*
  * Every thread: no executable memory once the filters are on (the
  * libraries are mapped by then), signals only within this process, and
- * the terminal's mode restored on a seccomp kill (term_restore: glibc's
- * tcsetattr reads the mode back with TCGETS).
+ * the terminal's mode and the console output's flags restored on a
+ * seccomp kill (term_restore: glibc's tcsetattr reads the mode back with
+ * TCGETS).
  */
 static int seccomp_add_limited(scmp_filter_ctx ctx)
 {
@@ -207,6 +209,12 @@ static int seccomp_add_limited(scmp_filter_ctx ctx)
 	if (!ret && term_get_fd() >= 0)
 		ret = seccomp_add_ioctls(ctx, tty, ARRAY_SIZE(tty),
 					 term_get_fd());
+	/* A console output fd made non-blocking gets its flags back. */
+	if (!ret && term_get_flags_fd() >= 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 2,
+				       SCMP_A0_32(SCMP_CMP_EQ,
+						  term_get_flags_fd()),
+				       SCMP_A1_32(SCMP_CMP_EQ, F_SETFL));
 	return ret;
 }
 

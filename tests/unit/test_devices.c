@@ -199,7 +199,7 @@ START_TEST(serial_rx_full_and_hostile_accesses)
 
 	memset(big, 'z', sizeof(big));
 	ck_assert_int_eq(pipe(efd), 0);
-	serial_set_rx_notify(s, efd[1]);
+	serial_set_notify(s, efd[1]);
 	ck_assert_uint_eq(serial_input(s, big, sizeof(big)), SERIAL_RX_SIZE);
 	ck_assert_uint_eq(serial_rx_space(s), 0);
 	while (serial_rx_space(s) < SERIAL_RX_SIZE / 2 + 1)
