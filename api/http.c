@@ -317,6 +317,7 @@ struct MHD_Daemon *api_mhd_start(struct api_server *s)
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)API_CONN_MEMORY,
 				MHD_OPTION_NOTIFY_COMPLETED, api_completed, s,
-				MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, s,
+				MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify,
+				s,
 				MHD_OPTION_END);
 }

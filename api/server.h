@@ -108,7 +108,8 @@ uint64_t api_conns_expire(struct api_server *s, uint64_t now);
 void api_conn_phase(struct api_server *s, struct MHD_Connection *conn,
 		    enum api_conn_phase phase);
 void api_conn_notify(void *cls, struct MHD_Connection *conn,
-		     void **socket_context, enum MHD_ConnectionNotificationCode code);
+		     void **socket_context,
+		     enum MHD_ConnectionNotificationCode code);
 int api_listen(struct api_server *s, bool on);
 
 /* http.c */

@@ -35,7 +35,8 @@
 #define HALF		"GET /api/v1/vmm.pi"
 /* ~110 bytes at a byte per 100 ms: longer than the server's 5 s. */
 #define SLOW_REQ	"GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\nX-Slow: " \
-			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
 			"\r\n\r\n"
 #define MAX_HOSTILE	1000
 #define RECONNECTS_MS	2	/* one every 2 ms at most */

@@ -349,7 +349,10 @@ static void close_all(int *fds, int n)
 
 #define STALLED	300
 
-/* 300 clients send half a request and stop: a well-behaved one still gets 50 pings through. */
+/*
+ * 300 clients send half a request and stop: every one connects, and a
+ * well-behaved client gets 50 pings through.
+ */
 START_TEST(test_stalled_clients)
 {
 	static int fds[STALLED];
