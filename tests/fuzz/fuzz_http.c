@@ -73,6 +73,13 @@ static void *vmm_thread(void *arg)
 	return NULL;
 }
 
+/* The API thread still runs: only the files go. */
+static void cleanup(void)
+{
+	unlink(addr.sun_path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	pthread_t t;
@@ -88,6 +95,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_http: %s\n", err);
 		abort();
 	}
+	atexit(cleanup);
 	if (pthread_create(&t, NULL, vmm_thread, NULL))
 		abort();
 	pthread_detach(t);
