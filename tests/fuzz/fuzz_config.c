@@ -16,6 +16,11 @@
 
 static char kernel[] = "/tmp/evmm-fuzz-kernel-XXXXXX";
 
+static void cleanup(void)
+{
+	unlink(kernel);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd = mkstemp(kernel), null = open("/dev/null", O_WRONLY);
@@ -25,6 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fd < 0 || null < 0)
 		abort();
 	close(fd);
+	atexit(cleanup);
 	/* --help and --version print: keep libFuzzer's output readable. */
 	dup2(null, STDOUT_FILENO);
 	close(null);

@@ -73,6 +73,16 @@ static void *vmm_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The API thread still runs: only the files go. Registered first, so that
+ * it runs after any exit handler of the server's own (atexit is LIFO).
+ */
+static void cleanup(void)
+{
+	unlink(addr.sun_path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	pthread_t t;
@@ -83,6 +93,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/api.sock", dir);
+	atexit(cleanup);
 	if (api_server_start(&server, addr.sun_path, NULL, handler, NULL, err,
 			     sizeof(err))) {
 		fprintf(stderr, "fuzz_http: %s\n", err);
