@@ -9,7 +9,8 @@
  * Hotplugged RAM is a stack of ranges above boot RAM, one per growing
  * request, each its own mapping and KVM slot. Shrinking asks the guest to
  * eject whole ranges, newest first; after the eject evmm drops the KVM slot
- * and unmaps the range.
+ * and unmaps the range. Ranges always stay inside the hotplug region: the
+ * holes a guest's out-of-order ejects leave are closed while no VM runs.
  */
 #ifndef EVMM_HOTPLUG_H
 #define EVMM_HOTPLUG_H

@@ -217,7 +217,7 @@ int hotplug_mem_check(struct machine *m, uint64_t ram, char *err,
 	}
 	if (ram == m->mem_requested)
 		return 0;
-	if (!m->running)
+	if (!m->running)	/* no guest to see ranges move */
 		mem_compact(m);
 	cur = mem_current(m);
 	ret = mem_check_busy(m, ram, cur, err, errlen);

@@ -3,8 +3,9 @@
  * blocks as movable: growing in steps, a pattern in hotplugged RAM, giving
  * RAM back (MemTotal and evmm's RSS drop), a reboot keeping the size,
  * evmmctl --wait, CPU and RAM in one request, bad input that changes
- * nothing, a guest that refuses an eject, and one that cannot offline the
- * RAM because it onlined it as kernel memory.
+ * nothing, a guest that refuses an eject, one that cannot offline the
+ * RAM because it onlined it as kernel memory, and one that ejects only the
+ * older of two ranges.
  */
 #include <check.h>
 #include <jansson.h>
@@ -478,6 +479,86 @@ START_TEST(memhp_kernel_memory)
 }
 END_TEST
 
+/* Every range in vm.info inside [base, end), total bytes in all. */
+static void expect_in_region(long long base, long long end, long long total)
+{
+	json_t *j = info(), *s;
+	long long b, n, sum = 0;
+	size_t i;
+
+	json_array_foreach(info_get(j, "memory", "slots"), i, s) {
+		b = json_integer_value(json_object_get(s, "base"));
+		n = json_integer_value(json_object_get(s, "size"));
+		guest_check(&g, b >= base && n > 0 && b + n <= end, "range "
+			    "%zu at %#llx..%#llx, outside the region "
+			    "%#llx..%#llx", i, b, b + n, base, end);
+		sum += n;
+	}
+	guest_check(&g, sum == total, "ranges of %lld MiB, expected %lld",
+		    sum / MiB, total / MiB);
+	json_decref(j);
+}
+
+/*
+ * The guest ejects the older of two ranges and not the newer (kernel
+ * memory): a hole below the newer. Stopped, the largest size must still
+ * fit in the region, [4 GiB, 7 GiB) here (it was mapped up to 8 GiB), and
+ * the next boot finds it all.
+ */
+START_TEST(memhp_hole_then_grow)
+{
+	struct guest_state st;
+	json_t *j = NULL;
+
+	guest_start(&g, "--memory", "size=1G,hotplug_size=3G", "--api-socket",
+		    sock, NULL);
+	guest_ready(&g, T_BOOT, &st);
+	resize_ram(2 * GiB);
+	guest_expect(&g, "uevent add /devices/system/memory/memory39",
+		     T_HOTPLUG);
+	set_blocks(4 * GiB, GiB, "online_movable");
+	resize_ram(2 * GiB + 384 * MiB);
+	guest_expect(&g, "uevent add /devices/system/memory/memory42",
+		     T_HOTPLUG);
+	set_blocks(5 * GiB, 384 * MiB, "online_kernel");
+	guest_check(&g, guest_cmd(&g, "ls -R /sys >/dev/null 2>&1; true",
+				  T_CMD * 4) == 0, "ls -R /sys failed");
+
+	/* Range 0 goes; range 1 stays, with the guest's failure _OST. */
+	resize_ram(GiB);
+	for (double t = 0; t < T_HOTPLUG * guest_scale(); t += 0.1) {
+		json_decref(j);
+		j = info();
+		if (info_mem(j, "current") == GiB + 384 * MiB &&
+		    slot_ost(j, 0) >= 0)
+			break;
+		usleep(100000);
+	}
+	guest_check(&g, info_mem(j, "current") == GiB + 384 * MiB &&
+		    slot_int(j, 0, "base") == 5 * GiB && slot_ost(j, 0) > 0,
+		    "vm.info: current %lld, range at %#llx (_OST %ld), expected "
+		    "only the newer range left, refused",
+		    info_mem(j, "current"), slot_int(j, 0, "base"),
+		    slot_ost(j, 0));
+	json_decref(j);
+
+	guest_check(&g, api_call(sock, "PUT", "vm.shutdown", NULL, NULL) ==
+		    204, "vm.shutdown failed");
+	resize_ram(4 * GiB);
+	expect_in_region(4 * GiB, 7 * GiB, 3 * GiB);
+	guest_check(&g, api_call(sock, "PUT", "vm.boot", NULL, NULL) == 204,
+		    "vm.boot failed");
+	guest_ready(&g, T_BOOT, &st);
+	wait_ram(4 * GiB);
+	expect_in_region(4 * GiB, 7 * GiB, 3 * GiB);
+	guest_check(&g, guest_cmd(&g, "test -e /sys/devices/system/memory/"
+				  "memory55 && ! test -e /sys/devices/system/"
+				  "memory/memory56", T_CMD) == 0, "the guest's "
+		    "memory blocks are not 4 GiB to 7 GiB");
+	poweroff();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, double secs)
 {
 	guest_add_test(s, name, t, secs, setup, teardown);
@@ -494,6 +575,8 @@ Suite *e2e_memhp_suite(void)
 	add(s, "kernel_memory", memhp_kernel_memory,
 	    2 * T_BOOT + 4 * T_HOTPLUG + 2 * T_MEMTEST + 16 * T_CMD + 30 * T_API +
 	    T_EXIT);
+	add(s, "hole_then_grow", memhp_hole_then_grow,
+	    2 * T_BOOT + 4 * T_HOTPLUG + 16 * T_CMD + 20 * T_API + T_EXIT);
 	add(s, "combined_bad_input", memhp_combined_bad_input,
 	    2 * T_BOOT + 5 * T_HOTPLUG + T_MEMTEST + 16 * T_CMD +
 	    30 * T_API + T_EXIT);
