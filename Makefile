@@ -109,7 +109,10 @@ $(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/e2e-suites.h"' -DTIER='"e2e"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 
-tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan
+# What the e2e tier runs besides a Linux guest: a hostile fake bzImage.
+E2E_DEPS := $(O)/firmware/hostile64.bin
+
+tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan $(E2E_DEPS)
 
 check-unit: $(O)/tests/unit-tests
 	$(O)/tests/unit-tests
@@ -123,7 +126,7 @@ check-asan: $(O)/tests/unit-tests-asan
 check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 	tools/run-tier kvm
 
-check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest
+check-e2e: $(O)/evmm $(O)/evmmctl $(O)/tests/e2e-tests guest $(E2E_DEPS)
 	tools/run-tier e2e
 
 check: check-unit check-asan check-kvm check-e2e
