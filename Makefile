@@ -105,12 +105,17 @@ $(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/kvm/*.h firmware/payloads/*
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/kvm-suites.h"' -DTIER='"kvm"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 
-$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
+$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h tests/shim/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/e2e-suites.h"' -DTIER='"e2e"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 
+# The e2e tier's fault injection: an LD_PRELOAD shim evmm runs under.
+$(O)/tests/libevmm-fault.so: tests/shim/fault.c tests/shim/fault.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 # What the e2e tier runs besides a Linux guest: a hostile fake bzImage.
-E2E_DEPS := $(O)/firmware/hostile64.bin
+E2E_DEPS := $(O)/tests/libevmm-fault.so $(O)/firmware/hostile64.bin
 
 tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan $(E2E_DEPS)
 

@@ -52,7 +52,7 @@ static json_t *control_vcpu(struct machine *m, unsigned int i)
 {
 	struct hp_slot st;
 	json_t *v = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)i,
-		"apic_id", (json_int_t)m->vm.vcpus[i].apic_id,
+		"apic_id", (json_int_t)vcpu_apic_id(i),
 		"state", hotplug_cpu_state_name(hotplug_cpu_state(m, i)));
 
 	cpu_hotplug_status(m->cpu_hp, i, &st);
