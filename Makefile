@@ -107,7 +107,7 @@ $(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/kvm/*.h firmware/payloads/*
 
 $(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h tests/shim/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/e2e-suites.h"' -DTIER='"e2e"' \
-		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
+		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS) -lutil
 
 # The e2e tier's fault injection: an LD_PRELOAD shim evmm runs under.
 $(O)/tests/libevmm-fault.so: tests/shim/fault.c tests/shim/fault.h
