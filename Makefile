@@ -111,11 +111,19 @@ $(O)/tests/kvm-tests: $(wildcard tests/kvm/*.c tests/kvm/*.h firmware/payloads/*
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/kvm-suites.h"' -DTIER='"kvm"' \
 		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
 
-$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
+$(O)/tests/e2e-tests: $(wildcard tests/e2e/*.c tests/e2e/*.h tests/*.c tests/*.h tests/shim/*.h) $(O)/tests/e2e-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/e2e-suites.h"' -DTIER='"e2e"' \
-		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS)
+		-o $@ $(filter %.c,$^) $(O)/libevmm.a $(CHECK_LIBS) $(LDLIBS) -lutil
 
-tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan
+# The e2e tier's fault injection: an LD_PRELOAD shim evmm runs under.
+$(O)/tests/libevmm-fault.so: tests/shim/fault.c tests/shim/fault.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+# What the e2e tier runs besides a Linux guest: a hostile fake bzImage.
+E2E_DEPS := $(O)/tests/libevmm-fault.so $(O)/firmware/hostile64.bin
+
+tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan $(E2E_DEPS)
 
 check-unit: $(O)/tests/unit-tests
 	$(O)/tests/unit-tests
@@ -129,13 +137,13 @@ check-asan: $(O)/tests/unit-tests-asan
 check-kvm: $(O)/evmm $(O)/tests/kvm-tests $(PAYLOADS) $(O)/guest/vmlinuz
 	tools/run-tier kvm
 
-check-e2e: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
+check-e2e: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest $(E2E_DEPS)
 	tools/run-tier e2e
 
 # Both tiers again with every filter in log mode (EVMM_E2E_SECCOMP=log): the
 # runner then fails on any call the kernel logged (tests/seccomp_audit.c).
-check-seccomp: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/kvm-tests $(O)/tests/e2e-tests \
-	$(PAYLOADS) guest
+check-seccomp: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/kvm-tests \
+	$(O)/tests/e2e-tests $(PAYLOADS) guest $(E2E_DEPS)
 	EVMM_E2E_SECCOMP=log tools/run-tier kvm e2e
 
 # Only the soak suite, with 500 cycles (make check runs it with 5); the

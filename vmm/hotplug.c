@@ -59,7 +59,8 @@ static int hotplug_start_cpu(struct machine *m, unsigned int i)
 	struct vcpu *v = &m->vm.vcpus[i];
 	int ret;
 
-	ret = v->fd < 0 ? vcpu_create(&m->vm, i) : vcpu_reset_ap(v);
+	/* Set up (run mapped) means parked; else create or finish setup. */
+	ret = !v->run ? vcpu_create(&m->vm, i) : vcpu_reset_ap(v);
 	if (!ret)
 		ret = vcpu_start(v);
 	return ret;

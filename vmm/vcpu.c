@@ -69,14 +69,20 @@ int vcpu_create(struct vm *vm, unsigned int index)
 	struct vcpu *v = &vm->vcpus[index];
 	int ret;
 
-	memset(v, 0, sizeof(*v));
-	v->vm = vm;
-	v->index = index;
-	v->apic_id = vcpu_apic_id(index);
-	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, v->apic_id);
+	/*
+	 * KVM can neither destroy a vCPU nor create one twice: a setup that
+	 * failed below keeps the fd, and a retry only redoes the setup.
+	 */
 	if (v->fd < 0) {
-		ret = -errno;
-		goto err;
+		memset(v, 0, sizeof(*v));
+		v->vm = vm;
+		v->index = index;
+		v->apic_id = vcpu_apic_id(index);
+		v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, v->apic_id);
+		if (v->fd < 0) {
+			ret = -errno;
+			goto err;
+		}
 	}
 	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
@@ -95,7 +101,9 @@ int vcpu_create(struct vm *vm, unsigned int index)
 	return 0;
 err:
 	log_err("vcpu%u: setup failed: %s", index, strerror(-ret));
-	vcpu_close(v);
+	if (v->run)
+		munmap(v->run, vm->run_size);
+	v->run = NULL;
 	return ret;
 }
 

@@ -28,7 +28,10 @@ struct vcpu {
 
 /* APIC ID of vCPU index: one package, one thread per core, dense IDs. */
 uint32_t vcpu_apic_id(unsigned int index);
-/* KVM_CREATE_VCPU with CPUID, MSRs and LAPIC set up; no registers. */
+/*
+ * KVM_CREATE_VCPU with CPUID, MSRs and LAPIC set up; no registers. On a
+ * failure after KVM_CREATE_VCPU the fd stays (run is NULL): call it again.
+ */
 int vcpu_create(struct vm *vm, unsigned int index);
 /*
  * Starts the thread that creates vCPU threads, with its own seccomp filter:

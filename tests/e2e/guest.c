@@ -156,6 +156,16 @@ static void guest_read(struct guest *g, int timeout_ms)
 	}
 }
 
+void guest_drain(struct guest *g)
+{
+	size_t len;
+
+	do {
+		len = g->len;
+		guest_read(g, 0);
+	} while (g->out >= 0 && g->len > len);
+}
+
 static void guest_child(int in, int out, const char *bin,
 			const char *const *argv, pid_t parent)
 {

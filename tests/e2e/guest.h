@@ -73,6 +73,8 @@ void guest_ready(struct guest *g, double timeout_s, struct guest_state *st);
 /* Asks init for its status line and parses it into st. */
 void guest_status(struct guest *g, struct guest_state *st);
 void guest_send(struct guest *g, const char *line);
+/* Reads what evmm printed so far into ->buf, without waiting. */
+void guest_drain(struct guest *g);
 /* Runs a shell command in the guest; returns its status, output in ->output. */
 int guest_cmd(struct guest *g, const char *cmd, double timeout_s);
 /* Runs cmd, fails unless it exits 0, and returns the text after key. */
