@@ -174,7 +174,7 @@ static void machine_new(struct machine *m, struct fuzz_in *in)
 	m->mem = mem_hotplug_new(m->nslots, mem_ejected, m);
 	if (!m->serial || !m->ged || !m->cpu || !m->mem)
 		abort();
-	serial_set_rx_notify(m->serial, rx_fd);
+	serial_set_notify(m->serial, rx_fd);
 	if (bus_register(&m->pio, PORT_COM1, 8, serial_io, m->serial) ||
 	    bus_register(&m->pio, PORT_PM_BASE, 3, pm_io, &m->pm) ||
 	    bus_register(&m->mmio, LAYOUT_GED, GED_MMIO_SIZE, ged_io, m->ged) ||
