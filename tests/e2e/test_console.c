@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
@@ -279,6 +280,35 @@ static int pipe_fill(void)
 }
 
 /*
+ * Reads the stalled pipe for a while before a failure kills evmm: a
+ * regression then ends like any failing test, with evmm unblocked.
+ */
+static void unstall_fail(const char *what, double secs)
+{
+	struct pollfd p = { .fd = g.out, .events = POLLIN };
+	double end = now() + 2;
+	char buf[4096];
+
+	while (now() < end)
+		if (poll(&p, 1, 100) > 0 && read(g.out, buf, sizeof(buf)) <= 0)
+			break;
+	guest_fail(&g, "with nobody reading its output, %s (after %.1f s)",
+		   what, secs);
+}
+
+static void expect_stalled_api_answers(void)
+{
+	double t0 = now();
+
+	if (api_call(sock, "GET", "vmm.ping", NULL, NULL) != 200)
+		unstall_fail("vmm.ping got no answer", now() - t0);
+	if (api_call(sock, "GET", "vm.info", NULL, NULL) != 200)
+		unstall_fail("vm.info got no answer", now() - t0);
+	fprintf(stderr, "e2e: vmm.ping and vm.info answered in %.3f s\n",
+		now() - t0);
+}
+
+/*
  * evmm's stdout and stderr a pipe that stops being read while the guest
  * prints a lot: console input, the API and SIGTERM still work.
  */
@@ -294,6 +324,7 @@ START_TEST(console_stalled_reader)
 				  "i=$((i+1)); done) &", T_CMD) == 0,
 		    "the flood did not start");
 	/* From here on nobody reads: the pipe fills up. */
+	fprintf(stderr, "e2e: the guest prints; nobody reads evmm's output\n");
 	size = fcntl(g.out, F_GETPIPE_SZ);
 	deadline = now() + limit;
 	while (pipe_fill() < size - 4096) {
@@ -306,9 +337,20 @@ START_TEST(console_stalled_reader)
 	sleep(1);	/* the guest goes on printing into evmm's buffer */
 	/* Input makes the VMM thread touch the UART the vCPU writes with. */
 	guest_send(&g, "true");
-	expect_api_answers();
+	fprintf(stderr, "e2e: console input sent; asking the API\n");
+	expect_stalled_api_answers();
 	guest_signal(&g, SIGTERM);
-	status = wait_exit_unread(T_EXIT);
+	deadline = now() + T_EXIT * guest_scale();
+	while (waitpid(g.pid, &g.status, WNOHANG) == 0) {
+		if (now() > deadline)
+			unstall_fail("SIGTERM did not end evmm",
+				     T_EXIT * guest_scale());
+		usleep(20000);
+	}
+	g.pid = 0;
+	status = g.status;
+	fprintf(stderr, "e2e: evmm ended %.3f s after SIGTERM\n",
+		guest_elapsed(&g));
 	guest_check(&g, WIFEXITED(status) && !WEXITSTATUS(status),
 		    "evmm ended with wait status %#x, expected exit 0", status);
 }
