@@ -112,7 +112,9 @@ int boot_setup_memory(struct vm *vm, const struct kernel_image *k,
 	size_t len = strlen(cmdline) + 1;
 	int ret;
 
-	if (len > LAYOUT_CMDLINE_MAX || len > k->hdr.cmdline_size + 1) {
+	/* 64-bit: a header's 0xFFFFFFFF + 1 must not wrap to 0. */
+	if (len > LAYOUT_CMDLINE_MAX ||
+	    len > (uint64_t)k->hdr.cmdline_size + 1) {
 		snprintf(err, errlen, "--cmdline: longer than the kernel's "
 			 "limit of %u bytes", k->hdr.cmdline_size);
 		return -E2BIG;

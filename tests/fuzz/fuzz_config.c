@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tests/fuzz/fuzz.h"
 #include "vmm/config.h"
+#include "vmm/layout.h"
 
 #define MAX_ARGS	64
 
@@ -39,6 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_config(const struct config *cfg)
 {
+	struct sockaddr_un sun;
+
 	fuzz_assert(cfg->kernel && cfg->cmdline, "no kernel or cmdline");
 	fuzz_assert(cfg->boot_vcpus >= 1 && cfg->boot_vcpus <= cfg->max_vcpus &&
 		    cfg->max_vcpus <= CONFIG_MAX_VCPUS, "cpus %u/%u",
@@ -50,8 +54,17 @@ static void check_config(const struct config *cfg)
 		    (unsigned long long)cfg->hotplug_size);
 	fuzz_assert(config_hotplug_base(cfg->mem_size) + cfg->hotplug_size <=
 		    CONFIG_MAX_GPA, "hotplug region ends past the limit");
-	fuzz_assert(cfg->serial != SERIAL_FILE || cfg->serial_path,
-		    "serial file without a path");
+	fuzz_assert(cfg->serial != SERIAL_FILE || (cfg->serial_path &&
+		    cfg->serial_path[0]), "serial file without a path");
+	fuzz_assert(cfg->mem_size % (2 << 20) == 0, "memory %llu",
+		    (unsigned long long)cfg->mem_size);
+	/* What the boot protocol's buffer and a sockaddr_un hold. */
+	fuzz_assert(strlen(cfg->cmdline) < LAYOUT_CMDLINE_MAX, "cmdline");
+	fuzz_assert(!cfg->api_socket || (cfg->api_socket[0] &&
+		    strlen(cfg->api_socket) < sizeof(sun.sun_path)),
+		    "api socket \"%s\"", cfg->api_socket);
+	fuzz_assert(cfg->kernel[0] && (!cfg->initramfs || cfg->initramfs[0]),
+		    "empty path");
 }
 
 /* The message names what is wrong: an option or a quoted argument. */

@@ -5,6 +5,7 @@
  * never read by the loader: here they give how many bytes at the input's
  * end are the initramfs instead.
  */
+#include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "vmm/vm.h"
 
 #define RAM_SIZE	(64ULL << 20)
+#define CMDLINE		"console=ttyS0"
 
 static struct vm vm;
 
@@ -80,9 +82,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    err);
 		goto out;
 	}
-	ret = boot_setup_memory(&vm, &k, "console=ttyS0", LAYOUT_ACPI, err,
+	ret = boot_setup_memory(&vm, &k, CMDLINE, LAYOUT_ACPI, err,
 				sizeof(err));
 	fuzz_assert(ret <= 0 && (!ret || err[0]), "%d: no message", ret);
+	/* Refused only if it really is longer than the kernel takes. */
+	fuzz_assert(ret != -E2BIG || sizeof(CMDLINE) - 1 > k.hdr.cmdline_size,
+		    "a %zu-byte command line refused: %s", sizeof(CMDLINE) - 1,
+		    err);
 	if (!ret)
 		check_loaded(&k, data);
 	loader_close(&k);

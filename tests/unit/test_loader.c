@@ -7,7 +7,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "vmm/boot.h"
+#include "vmm/layout.h"
 #include "vmm/loader.h"
+#include "vmm/vm.h"
 
 static uint8_t img[4096];
 
@@ -92,6 +95,33 @@ START_TEST(loader_open_names_the_option)
 }
 END_TEST
 
+/* Found by fuzz_loader: cmdline_size 0xFFFFFFFF refused every command line. */
+START_TEST(loader_cmdline_size_max)
+{
+	char path[] = "/tmp/evmm-loader-XXXXXX", err[256] = "";
+	struct vm vm = { .fd = -1, .kvm_fd = -1 };
+	struct kernel_image k;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	make_bzimage(0x020F, XLF_KERNEL_64);
+	img[0x1F1] = 3;				/* setup: 2 KiB of the 4 */
+	memset(img + 0x238, 0xFF, 4);		/* cmdline_size */
+	ck_assert_int_eq(write(fd, img, sizeof(img)), sizeof(img));
+	close(fd);
+	ck_assert_int_eq(loader_open(&k, path, NULL, err, sizeof(err)), 0);
+	vm.ram = calloc(1, 64 << 20);
+	ck_assert_ptr_nonnull(vm.ram);
+	vm.regions[0] = (struct vm_ram){ 0, 64 << 20, vm.ram };
+	vm.nregions = 1;
+	ck_assert_msg(!boot_setup_memory(&vm, &k, "console=ttyS0", LAYOUT_ACPI,
+					 err, sizeof(err)), "%s", err);
+	loader_close(&k);
+	free(vm.ram);
+	unlink(path);
+}
+END_TEST
+
 Suite *loader_suite(void)
 {
 	Suite *s = suite_create("loader");
@@ -100,6 +130,7 @@ Suite *loader_suite(void)
 	tcase_add_test(tc, loader_accepts_64bit_bzimage);
 	tcase_add_test(tc, loader_rejects_non_bzimages);
 	tcase_add_test(tc, loader_open_names_the_option);
+	tcase_add_test(tc, loader_cmdline_size_max);
 	suite_add_tcase(s, tc);
 	return s;
 }
