@@ -152,6 +152,19 @@ static void cycle(unsigned int n)
 	check_info();
 }
 
+/* evmm's log lines (info) in what it printed. */
+static unsigned int count(const char *s)
+{
+	const char *p = g.buf;
+	unsigned int n = 0;
+
+	while (p && (p = strstr(p, s))) {
+		n++;
+		p += strlen(s);
+	}
+	return n;
+}
+
 static bool payload_done(void)
 {
 	guest_drain(&g);
@@ -163,7 +176,7 @@ START_TEST(hostile_guest)
 	const char *argv[] = {
 		"evmm", "--kernel", payload(), "--cmdline", "hostile",
 		"--cpus", "boot=2,max=8", "--memory", "size=256M,hotplug_size=1G",
-		"--api-socket", sock, NULL,
+		"--api-socket", sock, "--log-level", "info", NULL,
 	};
 	unsigned int n, during;
 	const char *p;
@@ -174,8 +187,10 @@ START_TEST(hostile_guest)
 	for (n = 0; n < MAX_CYCLES && !payload_done(); n++)
 		cycle(n);
 	during = n;
-	fprintf(stderr, "e2e: %u API cycles while the payload ran, %.1f s\n",
-		during, guest_elapsed(&g));
+	fprintf(stderr, "e2e: %u API cycles while the payload ran, %.1f s; "
+		"the guest's storms ejected %u vCPUs and %u RAM ranges\n",
+		during, guest_elapsed(&g), count("ejected by the guest, parked"),
+		count("ejected by the guest, unmapped"));
 	guest_expect(&g, "HOSTILE: done", T_HOSTILE);
 	for (; n < during + AFTER_CYCLES; n++)
 		cycle(n);

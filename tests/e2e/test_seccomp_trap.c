@@ -4,7 +4,9 @@
  * and leave the terminal as it found it. evmm runs on a pty slave (stdin
  * and stdout; stderr on a pipe) under the fault shim (tests/shim/fault.c),
  * which, once armed, makes a syscall no filter allows on the chosen
- * thread. The guest is the calm fake bzImage (firmware/payloads).
+ * thread: the VMM thread, the one creating vCPU threads (as a resize adds
+ * a vCPU), a vCPU or the API thread. The guest is the calm fake bzImage
+ * (firmware/payloads/hostile64.S).
  *
  * The vCPU and API cases need the SIGSYS handler to restore the terminal
  * with only what those threads' filters allow (defect 3 of the hardening
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/e2e/api.h"
 #include "tests/e2e/guest.h"
 #include "tests/shim/fault.h"
 
@@ -145,7 +148,8 @@ static void trap_spawn(void)
 	const char *argv[] = {
 		bin, "--kernel", env_or("EVMM_HOSTILE",
 					"build/firmware/hostile64.bin"),
-		"--cmdline", "calm", "--cpus", "boot=2", "--memory", "size=256M",
+		"--cmdline", "calm", "--cpus", "boot=2,max=4",
+		"--memory", "size=256M",
 		"--api-socket", sock, NULL,
 	};
 	pid_t parent = getpid();
@@ -222,6 +226,10 @@ static void trap_thread(enum fault_target t)
 	wait_raw(&before);
 	ck_assert_msg(!sigqueue(r.pid, SIGUSR2, v), "sigqueue: %s",
 		      strerror(errno));
+	/* evmm dies answering: no status to check. */
+	if (t == FAULT_TRAP_CREATE)
+		api_call(sock, "PUT", "vm.resize", "{\"desired_vcpus\": 3}",
+			 NULL);
 	trap_wait_exit();
 	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 128 + SIGSYS) {
 		snprintf(msg, sizeof(msg), "wait status %#x, expected exit "
@@ -249,6 +257,13 @@ START_TEST(trap_vmm)
 }
 END_TEST
 
+/* The thread that creates vCPU threads, as a resize adds one. */
+START_TEST(trap_create)
+{
+	trap_thread(FAULT_TRAP_CREATE);
+}
+END_TEST
+
 START_TEST(trap_vcpu)
 {
 	trap_thread(FAULT_TRAP_VCPU);
@@ -268,6 +283,8 @@ Suite *e2e_seccomp_trap_suite(void)
 	const char *fixed = getenv("EVMM_EXPECT_DEFECT3_FIXED");
 
 	guest_add_test(s, "trap_vmm", trap_vmm, secs, setup, teardown);
+	guest_add_test(s, "trap_create", trap_create, secs + T_API, setup,
+		       teardown);
 	if (fixed && !strcmp(fixed, "1")) {
 		guest_add_test(s, "trap_vcpu", trap_vcpu, secs, setup,
 			       teardown);

@@ -19,8 +19,10 @@
  *	trap:vcpu	at a vCPU's next KVM_RUN
  *	trap:api	at the API thread's next epoll_wait
  *	trap:vmm	at the VMM (main) thread's next epoll_wait
+ *	trap:create	at the next pthread_create (a vm.resize adding a vCPU)
  * and the handler kicks that thread out of its wait with SIGUSR1 (evmm's
- * own no-op kick), so it gets there without help from the guest.
+ * own no-op kick), so it gets there without help from the guest. The API
+ * and vCPU threads are known by the names they give themselves.
  * Each step is written to stderr as "evmm-fault: ...".
  */
 #include <dlfcn.h>
@@ -48,7 +50,7 @@ static const char *const fault_names[FAULT_MAX] = {
 	[FAULT_CREATE_VCPU] = "create_vcpu", [FAULT_SET_MEMORY] = "set_memory",
 	[FAULT_PTHREAD_CREATE] = "pthread_create", [FAULT_MMAP_RUN] = "mmap_run",
 	[FAULT_TRAP_VCPU] = "trap:vcpu", [FAULT_TRAP_API] = "trap:api",
-	[FAULT_TRAP_VMM] = "trap:vmm",
+	[FAULT_TRAP_VMM] = "trap:vmm", [FAULT_TRAP_CREATE] = "trap:create",
 };
 
 static int fault_default;		/* EVMM_FAULT */
@@ -56,12 +58,14 @@ static atomic_uint fault_armed;		/* bit per target */
 static atomic_int fault_skip[FAULT_MAX];
 static atomic_int fault_tid_vcpu, fault_tid_api;
 static __thread pid_t fault_my_tid;
+static __thread bool fault_is_api;	/* named "evmm-api" */
 
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static int (*real_ioctl)(int, unsigned long, ...);
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
 				  void *(*)(void *), void *);
+static int (*real_setname)(pthread_t, const char *);
 
 /* Async-signal-safe: one write of "evmm-fault: <what> <name>\n". */
 static void fault_say(const char *what, int target)
@@ -146,6 +150,8 @@ static void fault_resolve(void)
 		real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
 	if (!real_pthread_create)
 		real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+	if (!real_setname)
+		real_setname = dlsym(RTLD_NEXT, "pthread_setname_np");
 }
 
 __attribute__((constructor)) static void fault_init(void)
@@ -217,7 +223,7 @@ int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 		fault_resolve();
 	if (fault_tid() == getpid()) {
 		fault_trap(FAULT_TRAP_VMM);
-	} else {
+	} else if (fault_is_api) {
 		atomic_store(&fault_tid_api, fault_tid());
 		fault_trap(FAULT_TRAP_API);
 	}
@@ -229,7 +235,17 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 {
 	if (!real_pthread_create)
 		fault_resolve();
+	fault_trap(FAULT_TRAP_CREATE);
 	if (fault_take(FAULT_PTHREAD_CREATE))
 		return EAGAIN;
 	return real_pthread_create(t, attr, fn, arg);
+}
+
+int pthread_setname_np(pthread_t t, const char *name)
+{
+	if (!real_setname)
+		fault_resolve();
+	if (pthread_equal(t, pthread_self()))
+		fault_is_api = !strcmp(name, "evmm-api");
+	return real_setname(t, name);
 }

@@ -15,6 +15,7 @@ enum fault_target {
 	FAULT_TRAP_VCPU,	/* a forbidden syscall on a vCPU thread */
 	FAULT_TRAP_API,		/* ... on the API thread */
 	FAULT_TRAP_VMM,		/* ... on the VMM thread */
+	FAULT_TRAP_CREATE,	/* ... on the thread creating a vCPU thread */
 	FAULT_MAX
 };
 
