@@ -425,6 +425,14 @@ const char *guest_query(struct guest *g, const char *cmd, const char *key)
 	return guest_value(g, key);
 }
 
+void guest_drain(struct guest *g, double timeout_s)
+{
+	double deadline = now() + timeout_s * guest_scale();
+
+	while (g->out >= 0 && now() < deadline)
+		guest_read(g, 100);
+}
+
 int guest_wait_exit(struct guest *g, double timeout_s)
 {
 	double limit = timeout_s * guest_scale(), deadline = now() + limit;

@@ -82,6 +82,8 @@ const char *guest_query(struct guest *g, const char *cmd, const char *key);
 /* The text after key on the first line of the last output starting so. */
 const char *guest_value(struct guest *g, const char *key);
 
+/* Reads what evmm printed until EOF or timeout_s (scaled) passes. */
+void guest_drain(struct guest *g, double timeout_s);
 /* Waits for evmm to exit; returns its wait status. */
 int guest_wait_exit(struct guest *g, double timeout_s);
 void guest_signal(struct guest *g, int sig);

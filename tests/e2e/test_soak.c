@@ -95,6 +95,8 @@ static void teardown(void)
 	}
 }
 
+/* The count, or -1 for a bad one (the test fails on it; the suite's
+ * construction, outside any test, must not). */
 static long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);
@@ -104,9 +106,7 @@ static long env_long(const char *name, long def)
 	if (!v || !*v)
 		return def;
 	n = strtol(v, &end, 10);
-	ck_assert_msg(!*end && n > 0, "%s=%s: expected a positive count",
-		      name, v);
-	return n;
+	return !*end && n > 0 ? n : -1;
 }
 
 static long soak_cycles(void)
@@ -171,6 +171,22 @@ static void check_reports(void)
 	scanned = g.len > 32 ? g.len - 32 : 0;
 }
 
+/*
+ * A request; without an answer, evmm may have died of a report still in
+ * the pipe: read it, so the failure shows it.
+ */
+static int soak_api(const char *method, const char *path, const char *body,
+		    char **resp)
+{
+	int code = api_call(sock, method, path, body, resp);
+
+	if (!code) {
+		guest_drain(&g, T_EXIT);
+		check_reports();
+	}
+	return code;
+}
+
 static void resize(int vcpus, long long ram)
 {
 	char body[96], *resp;
@@ -178,10 +194,22 @@ static void resize(int vcpus, long long ram)
 
 	snprintf(body, sizeof(body), "{\"desired_vcpus\":%d,"
 		 "\"desired_ram\":%lld}", vcpus, ram);
-	code = api_call(sock, "PUT", "vm.resize", body, &resp);
+	code = soak_api("PUT", "vm.resize", body, &resp);
 	guest_check(&g, code == 204, "vm.resize %s: HTTP %d \"%s\"", body,
 		    code, resp);
 	free(resp);
+}
+
+static json_t *info(void)
+{
+	char *resp;
+	int code = soak_api("GET", "vm.info", NULL, &resp);
+	json_t *j = json_loads(resp, 0, NULL);
+
+	guest_check(&g, code == 200 && j, "vm.info: HTTP %d \"%s\"", code,
+		    resp);
+	free(resp);
+	return j;
 }
 
 /* Polls vm.info until both changes are done: nothing pending. */
@@ -192,7 +220,7 @@ static void settle(int vcpus, long long ram)
 	json_t *j;
 
 	for (double t = 0; t < limit; t += 0.1) {
-		j = api_info(&g, sock);
+		j = info();
 		cpus = api_info_hotplug(&g, j, "cpus", "current");
 		cpus_pending = api_info_hotplug(&g, j, "cpus", "pending");
 		mem = api_info_hotplug(&g, j, "memory", "current");
@@ -332,6 +360,8 @@ START_TEST(soak_resize_cycles)
 	struct guest_state s0, st;
 	long m0;
 
+	ck_assert_msg(n > 0, "EVMM_SOAK_CYCLES=%s: expected a positive count",
+		      getenv("EVMM_SOAK_CYCLES"));
 	soak_start(false);
 	guest_ready(&g, T_BOOT, &s0);
 	m0 = s0.memtotal_kb;
@@ -381,12 +411,14 @@ START_TEST(soak_leaks)
 	struct guest_state st;
 	int status;
 
+	ck_assert_msg(n > 0, "EVMM_SOAK_CYCLES or EVMM_SOAK_LEAK_CYCLES: "
+		      "expected a positive count");
 	soak_start(true);
 	guest_ready(&g, T_BOOT, &st);
 	settle(1, RAM_BOOT);
 	cycles(0, n, n, st.memtotal_kb);
-	guest_check(&g, api_call(sock, "PUT", "vmm.shutdown", NULL, NULL) ==
-		    204, "vmm.shutdown failed");
+	guest_check(&g, soak_api("PUT", "vmm.shutdown", NULL, NULL) == 204,
+		    "vmm.shutdown failed");
 	status = guest_wait_exit(&g, T_EXIT * 4);
 	check_reports();
 	guest_check(&g, WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -400,9 +432,9 @@ Suite *e2e_soak_suite(void)
 
 	check_set_max_msg_size(GUEST_MSG_MAX);
 	guest_add_test(s, "resize_cycles", soak_resize_cycles,
-		       T_BOOT + soak_cycles() * T_CYCLE + 4 * T_CMD +
+		       T_BOOT + labs(soak_cycles()) * T_CYCLE + 4 * T_CMD +
 		       2 * T_API + T_EXIT, setup, teardown);
-	guest_add_test(s, "leaks", soak_leaks, T_BOOT + leak_cycles() *
+	guest_add_test(s, "leaks", soak_leaks, T_BOOT + labs(leak_cycles()) *
 		       T_CYCLE + 2 * T_API + 4 * T_EXIT, setup, teardown);
 	return s;
 }
