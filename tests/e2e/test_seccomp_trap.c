@@ -8,10 +8,8 @@
  * a vCPU), a vCPU or the API thread. The guest is the calm fake bzImage
  * (firmware/payloads/hostile64.S).
  *
- * The vCPU and API cases need the SIGSYS handler to restore the terminal
- * with only what those threads' filters allow (defect 3 of the hardening
- * issue): they run only with EVMM_EXPECT_DEFECT3_FIXED=1 until that fix
- * is merged.
+ * The vCPU and API cases are defect 3 of the hardening issue: the SIGSYS
+ * handler's terminal restore was itself forbidden on those threads.
  */
 #include <check.h>
 #include <errno.h>
@@ -280,16 +278,11 @@ Suite *e2e_seccomp_trap_suite(void)
 {
 	Suite *s = suite_create("e2e_seccomp_trap");
 	double secs = T_BOOT * 2 + T_TRAP + 1;
-	const char *fixed = getenv("EVMM_EXPECT_DEFECT3_FIXED");
 
 	guest_add_test(s, "trap_vmm", trap_vmm, secs, setup, teardown);
 	guest_add_test(s, "trap_create", trap_create, secs + T_API, setup,
 		       teardown);
-	if (fixed && !strcmp(fixed, "1")) {
-		guest_add_test(s, "trap_vcpu", trap_vcpu, secs, setup,
-			       teardown);
-		guest_add_test(s, "trap_api", trap_api, secs, setup,
-			       teardown);
-	}
+	guest_add_test(s, "trap_vcpu", trap_vcpu, secs, setup, teardown);
+	guest_add_test(s, "trap_api", trap_api, secs, setup, teardown);
 	return s;
 }
