@@ -425,7 +425,7 @@ const char *guest_query(struct guest *g, const char *cmd, const char *key)
 	return guest_value(g, key);
 }
 
-void guest_drain(struct guest *g, double timeout_s)
+void guest_drain_until(struct guest *g, double timeout_s)
 {
 	double deadline = now() + timeout_s * guest_scale();
 

@@ -83,7 +83,7 @@ const char *guest_query(struct guest *g, const char *cmd, const char *key);
 const char *guest_value(struct guest *g, const char *key);
 
 /* Reads what evmm printed until EOF or timeout_s (scaled) passes. */
-void guest_drain(struct guest *g, double timeout_s);
+void guest_drain_until(struct guest *g, double timeout_s);
 /* Waits for evmm to exit; returns its wait status. */
 int guest_wait_exit(struct guest *g, double timeout_s);
 void guest_signal(struct guest *g, int sig);

@@ -181,7 +181,7 @@ static int soak_api(const char *method, const char *path, const char *body,
 	int code = api_call(sock, method, path, body, resp);
 
 	if (!code) {
-		guest_drain(&g, T_EXIT);
+		guest_drain_until(&g, T_EXIT);
 		check_reports();
 	}
 	return code;
