@@ -1,6 +1,10 @@
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "vmm/log.h"
 
@@ -11,13 +15,43 @@ static const char *const level_names[] = {
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
+static int log_fd = STDERR_FILENO;
+static atomic_uint log_lost;
+
+/*
+ * A log line must never block a vCPU or the VMM thread on a stderr nobody
+ * reads (the console's stall, issue 13): write through a non-blocking open
+ * of the same pipe or terminal, so flags others share stay as they are.
+ */
+void log_nonblocking(void)
+{
+	int fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY |
+		      O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = fd;
+}
+
+unsigned int log_dropped(void)
+{
+	return atomic_load(&log_lost);
+}
+
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
+	int n;
 
+	n = snprintf(line, sizeof(line), "evmm: %s: ", level_names[level]);
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	n = strlen(line);
+	line[n++] = '\n';
 	/* One write per line, so lines of different threads never interleave. */
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "evmm: %s: %s\n", level_names[level], line);
+	if (write(log_fd, line, n) != n)
+		atomic_fetch_add(&log_lost, 1);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

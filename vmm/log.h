@@ -8,6 +8,12 @@ extern enum log_level log_threshold;
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Log lines go through a non-blocking stderr from now on (before any seccomp
+ * filter: it opens); a line the reader has no room for is dropped, counted.
+ */
+void log_nonblocking(void);
+unsigned int log_dropped(void);
 /* Only before the guest first runs: print and exit(1). */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

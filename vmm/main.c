@@ -357,6 +357,7 @@ int main(int argc, char **argv)
 	if (ret == CONFIG_EXIT)
 		return 0;
 	log_threshold = cfg.log_level;
+	log_nonblocking();
 	/*
 	 * One malloc arena: our threads allocate little and rarely, and each
 	 * arena of its own costs a thread ~50 KiB of touched memory.
