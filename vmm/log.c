@@ -35,6 +35,13 @@ void log_nonblocking(void)
 	log_fd = fd;
 }
 
+/* Async-signal-safe: the SIGSYS reporter's line, never blocking either. */
+void log_raw(const char *msg, size_t len)
+{
+	if (write(log_fd, msg, len) != (ssize_t)len)
+		atomic_fetch_add(&log_lost, 1);
+}
+
 unsigned int log_dropped(void)
 {
 	return atomic_load(&log_lost);

@@ -2,6 +2,8 @@
 #ifndef EVMM_LOG_H
 #define EVMM_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 extern enum log_level log_threshold;
@@ -13,6 +15,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
  * filter: it opens); a line the reader has no room for is dropped, counted.
  */
 void log_nonblocking(void);
+/* A whole line as it is, async-signal-safe (the SIGSYS reporter). */
+void log_raw(const char *msg, size_t len);
 unsigned int log_dropped(void);
 /* Only before the guest first runs: print and exit(1). */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

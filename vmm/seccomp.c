@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "vmm/config.h"
+#include "vmm/log.h"
 #include "vmm/seccomp.h"
 #include "vmm/term.h"
 #include "vmm/util.h"
@@ -45,6 +46,7 @@ static const int seccomp_common[] = {
 static const int seccomp_vmm[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(unlink),	/* the API socket, at exit */
+	SCMP_SYS(poll),		/* the console's last output, at exit */
 };
 
 /* The vCPU spawner (see seccomp_add_spawner); its filter stays on vCPUs. */
@@ -334,8 +336,8 @@ static void seccomp_sigsys(int sig, siginfo_t *info, void *uc)
 	seccomp_put_num(msg + strlen(msg), info->si_syscall);
 	strcat(msg, "; rerun with --seccomp log to find more\n");
 	term_restore();
-	if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
-		_exit(128 + SIGSYS);
+	/* Not a blocking write: a stalled stderr would keep evmm alive. */
+	log_raw(msg, strlen(msg));
 	_exit(128 + SIGSYS);
 }
 

@@ -3,6 +3,7 @@
  * pipes, and bounded waits for what the guest's init prints.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -97,6 +98,43 @@ static char *guest_tail(const struct guest *g)
 	return out;
 }
 
+/* One line per thread of a live evmm: where a hang sits. */
+void guest_dump_threads(const struct guest *g)
+{
+	char path[320], comm[32], wchan[64], sys[64], st[512];
+	const char *files[] = { "comm", "wchan", "syscall", "stat" };
+	char *vals[] = { comm, wchan, sys, st };
+	size_t lens[] = { sizeof(comm), sizeof(wchan), sizeof(sys), sizeof(st) };
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", g->pid);
+	dir = g->pid > 0 ? opendir(path) : NULL;
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/%s",
+				 g->pid, d->d_name, files[i]);
+			vals[i][0] = '\0';
+			f = fopen(path, "r");
+			if (f && fgets(vals[i], lens[i], f))
+				vals[i][strcspn(vals[i], "\n")] = '\0';
+			if (f)
+				fclose(f);
+		}
+		/* stat's third field, after "(comm)", is the state. */
+		fprintf(stderr, "e2e: evmm thread %s %s state %.1s wchan %s "
+			"syscall %.24s\n", d->d_name, comm,
+			strrchr(st, ')') ? strrchr(st, ')') + 2 : "?", wchan,
+			sys);
+	}
+	closedir(dir);
+}
+
 void guest_fail(struct guest *g, const char *fmt, ...)
 {
 	char *what = NULL, *tail = guest_tail(g);
@@ -106,6 +144,7 @@ void guest_fail(struct guest *g, const char *fmt, ...)
 	if (vasprintf(&what, fmt, ap) < 0)
 		what = NULL;
 	va_end(ap);
+	guest_dump_threads(g);
 	guest_kill(g);
 	ck_abort_msg("%s\n----- last %d lines of the guest console -----\n%s"
 		     "----- end of console -----", what ? what : fmt,

@@ -97,7 +97,9 @@ double guest_elapsed(const struct guest *g);
 void guest_add_test(Suite *s, const char *name, const TTest *test,
 		    double secs, SFun setup, SFun teardown);
 
-/* Fails the test with the message and the console's last lines. */
+/* Prints each thread of a live evmm: name, state, wait channel, syscall. */
+void guest_dump_threads(const struct guest *g);
+/* Fails the test with the threads, the message and the console's tail. */
 void guest_fail(struct guest *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 

@@ -289,6 +289,7 @@ static void unstall_fail(const char *what, double secs)
 	double end = now() + 2;
 	char buf[4096];
 
+	guest_dump_threads(&g);
 	while (now() < end)
 		if (poll(&p, 1, 100) > 0 && read(g.out, buf, sizeof(buf)) <= 0)
 			break;
@@ -375,14 +376,7 @@ Suite *e2e_console_suite(void)
 	    2 * T_BOOT + 14 * T_API + T_EXIT);
 	add(s, "pty_sigabrt", console_pty_sigabrt,
 	    2 * T_BOOT + 14 * T_API + T_EXIT);
-	/*
-	 * Opt-in (EVMM_E2E_STALL=1) until the nested host's stall is found:
-	 * twice the whole L1 went idle during this case (no test timer fired),
-	 * once evmm outlived SIGTERM by 30 s. The unit serial suite covers the
-	 * device side of a stalled reader.
-	 */
-	if (getenv("EVMM_E2E_STALL"))
-		add(s, "stalled_reader", console_stalled_reader,
-		    3 * T_BOOT + 2 * T_CMD + 14 * T_API + T_EXIT);
+	add(s, "stalled_reader", console_stalled_reader,
+	    3 * T_BOOT + 2 * T_CMD + 14 * T_API + T_EXIT);
 	return s;
 }
