@@ -429,8 +429,9 @@ static int config_set_disk(struct config_parser *p, const char *arg)
 	char *buf = NULL;
 	int ret = config_device_room(p);
 
-	if (!ret)
-		ret = config_subopts_buf(p, arg, subs, DISK_KEYS, &buf);
+	if (ret)
+		return ret;	/* d is past the array */
+	ret = config_subopts_buf(p, arg, subs, DISK_KEYS, &buf);
 	if (!ret)
 		ret = config_disk_fill(p, d, subs);
 	free(buf);
@@ -585,8 +586,9 @@ static int config_set_net(struct config_parser *p, const char *arg)
 	char *buf = NULL;
 	int ret = config_device_room(p);
 
-	if (!ret)
-		ret = config_subopts_buf(p, arg, subs, NET_KEYS, &buf);
+	if (ret)
+		return ret;	/* n is past the array */
+	ret = config_subopts_buf(p, arg, subs, NET_KEYS, &buf);
 	if (!ret)
 		ret = config_net_fill(p, n, subs);
 	free(buf);

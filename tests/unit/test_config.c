@@ -731,6 +731,30 @@ START_TEST(test_device_max)
 }
 END_TEST
 
+/* One kind alone fills the bus too (the 32nd must not write past it). */
+START_TEST(test_device_max_one_kind)
+{
+	const char *args[2 * CONFIG_PCI_SLOTS + 2] = { "evmm" };
+	static char vals[CONFIG_PCI_SLOTS][16];
+	unsigned int i, n, kind;
+
+	for (kind = 0; kind < 2; kind++) {
+		for (i = 0, n = 1; i < CONFIG_PCI_SLOTS; i++) {
+			snprintf(vals[i], sizeof(vals[i]), kind ? "tap=t%u" :
+				 "path=/img/%u", i);
+			args[n++] = kind ? "--net" : "--disk";
+			args[n++] = vals[i];
+		}
+		args[n] = NULL;
+		ck_assert_bad(parse(true, args), kind ? "--net" : "--disk");
+		ck_assert_ptr_nonnull(strstr(err, "more than 31 devices"));
+		args[n - 2] = NULL;
+		ck_assert_msg(parse(true, args) == CONFIG_RUN, "%s", err);
+		ck_assert_uint_eq(kind ? cfg.nnets : cfg.ndisks, 31);
+	}
+}
+END_TEST
+
 /* --disk errors */
 
 START_TEST(test_disk_unknown_key)
@@ -1181,7 +1205,7 @@ Suite *config_suite(void)
 		test_disk_defaults, test_disk_all_keys, test_disk_toggles,
 		test_disk_limits, test_net_defaults, test_net_all_keys,
 		test_net_limits, test_net_mac_stable, test_device_ids,
-		test_device_slots, test_device_max,
+		test_device_slots, test_device_max, test_device_max_one_kind,
 		test_disk_unknown_key, test_disk_no_path, test_disk_bad_toggle,
 		test_disk_bad_num_queues, test_disk_queues_vcpus,
 		test_disk_bad_queue_size, test_disk_bad_serial,
