@@ -39,7 +39,9 @@ static void usage(FILE *f)
 "usage: evmmctl --api-socket PATH COMMAND [ARGS]\n"
 "commands:\n"
 "  ping                 GET vmm.ping, print its JSON\n"
-"  info                 GET vm.info, print its JSON\n"
+"  info [--devices]     GET vm.info, print its JSON; --devices: one line per\n"
+"                       disk and net (id, PCI address, image or tap, mode,\n"
+"                       queues x size, MAC)\n"
 "  resize [--cpus N] [--memory SIZE] [--wait[=SECONDS]]\n"
 "                       PUT vm.resize; SIZE is bytes or N[K|M|G|T] (binary);\n"
 "                       --wait (default %d s) polls vm.info until the guest\n"
@@ -363,12 +365,122 @@ static int cmd_resize(int argc, char **argv)
 	return wait > 0 ? resize_wait(wait) : EX_DONE;
 }
 
+/* A string from evmm, control characters and all, as a harmless '?'. */
+static void put_text(const char *s)
+{
+	for (s = s ? s : "?"; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static const char *dev_str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* "ID (BDF): " and what follows it on every device's line. */
+static void dev_head(const char *kind, json_t *o)
+{
+	printf("%s ", kind);
+	put_text(dev_str(o, "id"));
+	fputs(" (", stdout);
+	put_text(dev_str(o, "bdf"));
+	fputs("): ", stdout);
+}
+
+static void dev_queues(json_t *o)
+{
+	json_int_t n = hp_int(o, "num_queues");
+
+	printf(", %lld queue%s x %lld", (long long)n, n == 1 ? "" : "s",
+	       (long long)hp_int(o, "queue_size"));
+}
+
+/* disk ID (BDF): PATH, read-only|read-write[, direct], N queues x S[, serial] */
+static void dev_print_disk(json_t *d)
+{
+	dev_head("disk", d);
+	put_text(dev_str(d, "path"));
+	fputs(json_is_true(json_object_get(d, "readonly")) ? ", read-only" :
+	      ", read-write", stdout);
+	if (json_is_true(json_object_get(d, "direct")))
+		fputs(", direct", stdout);
+	dev_queues(d);
+	if (dev_str(d, "serial")) {
+		fputs(", serial ", stdout);
+		put_text(dev_str(d, "serial"));
+	}
+	putchar('\n');
+}
+
+/* net ID (BDF): tap NAME, mac MAC, N queues x S[, host IP/MASK] */
+static void dev_print_net(json_t *n)
+{
+	dev_head("net", n);
+	fputs("tap ", stdout);
+	put_text(dev_str(n, "tap"));
+	fputs(", mac ", stdout);
+	put_text(dev_str(n, "mac"));
+	dev_queues(n);
+	if (dev_str(n, "ip")) {
+		fputs(", host ", stdout);
+		put_text(dev_str(n, "ip"));
+		putchar('/');
+		put_text(dev_str(n, "mask"));
+	}
+	putchar('\n');
+}
+
+static int info_devices(void)
+{
+	json_t *info, *config, *disks, *nets;
+	struct reply r;
+	size_t i;
+
+	api_call("GET", "vm.info", NULL, REQ_TIMEOUT_MS, &r);
+	reply_check(&r);
+	info = json_loads(r.body, 0, NULL);
+	free(r.body);
+	config = json_object_get(info, "config");
+	if (!json_is_object(config)) {
+		fprintf(stderr, "evmmctl: info: vm.info has no config "
+			"object\n");
+		json_decref(info);
+		return EX_REFUSED;
+	}
+	disks = json_object_get(config, "disks");
+	nets = json_object_get(config, "net");
+	for (i = 0; i < json_array_size(disks); i++)
+		dev_print_disk(json_array_get(disks, i));
+	for (i = 0; i < json_array_size(nets); i++)
+		dev_print_net(json_array_get(nets, i));
+	if (!json_array_size(disks) && !json_array_size(nets))
+		puts("no devices");
+	json_decref(info);
+	return EX_DONE;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	bool devices = false;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--devices"))
+			usage_error("info: unknown argument '%s' (info "
+				    "[--devices])", argv[i]);
+		devices = true;
+	}
+	if (devices)
+		return info_devices();
+	cmd_request("GET", "vm.info", PRINT_PRETTY);
+	return EX_DONE;
+}
+
 static const struct {
 	const char *name, *method, *path;
 	int print;
 } cmds[] = {
 	{ "ping", "GET", "vmm.ping", PRINT_RAW },
-	{ "info", "GET", "vm.info", PRINT_PRETTY },
 	{ "boot", "PUT", "vm.boot", PRINT_NONE },
 	{ "shutdown", "PUT", "vm.shutdown", PRINT_NONE },
 	{ "reboot", "PUT", "vm.reboot", PRINT_NONE },
@@ -382,6 +494,8 @@ static int run(int argc, char **argv)
 
 	if (!strcmp(cmd, "resize"))
 		return cmd_resize(argc, argv);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc, argv);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(cmd, cmds[i].name))
 			continue;

@@ -1,13 +1,17 @@
 /*
  * Command line: Cloud Hypervisor's syntax (--cpus boot=N,max=M,
- * --memory size=S,hotplug_size=H), checked up front so that every mistake
- * is one line naming the option and its accepted form.
+ * --memory size=S,hotplug_size=H, --disk path=P, --net tap=T), checked up
+ * front so that every mistake is one line naming the option and its
+ * accepted form.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,9 +59,10 @@ struct config_opt {
 /* One key of a key=value,... argument. */
 struct config_subopt {
 	const char *key;
-	int (*parse)(const char *s, uint64_t *out);
+	int (*parse)(const char *s, uint64_t *out);	/* NULL: a string */
 	uint64_t val;
 	bool seen;
+	const char *str;	/* a string's value, inside the parsed copy */
 };
 
 /* "--opt: message[; accepted form: FORM]" */
@@ -155,7 +160,8 @@ static int config_subopt(struct config_parser *p, struct config_subopt *subs,
 		return config_bad(p, "duplicate key \"%s\"", item);
 	if (!*val)
 		return config_bad(p, "empty value for \"%s\"", item);
-	ret = s->parse(val, &s->val);
+	s->str = val;
+	ret = s->parse ? s->parse(val, &s->val) : 0;
 	if (ret == -ERANGE)
 		return config_bad(p, "%s \"%s\" is too large", item, val);
 	if (ret)
@@ -164,17 +170,30 @@ static int config_subopt(struct config_parser *p, struct config_subopt *subs,
 	return 0;
 }
 
-/* Parses "key=value,key=value" into subs; every key at most once. */
-static int config_subopts(struct config_parser *p, const char *arg,
-			  struct config_subopt *subs, size_t n)
+/*
+ * Parses "key=value,key=value" into subs; every key at most once. String
+ * values point into *buf, which the caller frees.
+ */
+static int config_subopts_buf(struct config_parser *p, const char *arg,
+			      struct config_subopt *subs, size_t n, char **buf)
 {
-	char *buf = strdup(arg), *rest = buf, *item;
+	char *rest, *item;
 	int ret = 0;
 
-	if (!buf)
+	*buf = rest = strdup(arg);
+	if (!*buf)
 		return config_err(p, -ENOMEM, false, "out of memory");
 	while (!ret && (item = strsep(&rest, ",")))
 		ret = config_subopt(p, subs, n, item);
+	return ret;
+}
+
+static int config_subopts(struct config_parser *p, const char *arg,
+			  struct config_subopt *subs, size_t n)
+{
+	char *buf;
+	int ret = config_subopts_buf(p, arg, subs, n, &buf);
+
 	free(buf);
 	return ret;
 }
@@ -182,8 +201,8 @@ static int config_subopts(struct config_parser *p, const char *arg,
 static int config_set_cpus(struct config_parser *p, const char *arg)
 {
 	struct config_subopt subs[] = {
-		{ "boot", config_parse_count, 1, false },
-		{ "max", config_parse_count, 0, false },
+		{ "boot", config_parse_count, 1, false, NULL },
+		{ "max", config_parse_count, 0, false, NULL },
 	};
 	int ret = config_subopts(p, arg, subs, ARRAY_SIZE(subs));
 	uint64_t boot, max;
@@ -227,8 +246,8 @@ static bool config_mem_fits(uint64_t size, uint64_t hotplug)
 static int config_set_memory(struct config_parser *p, const char *arg)
 {
 	struct config_subopt subs[] = {
-		{ "size", config_parse_size, 512 * MiB, false },
-		{ "hotplug_size", config_parse_size, 0, false },
+		{ "size", config_parse_size, 512 * MiB, false, NULL },
+		{ "hotplug_size", config_parse_size, 0, false, NULL },
 	};
 	int ret = config_subopts(p, arg, subs, ARRAY_SIZE(subs));
 	uint64_t size = subs[0].val, hotplug = subs[1].val;
@@ -255,6 +274,329 @@ static int config_set_memory(struct config_parser *p, const char *arg)
 	p->cfg->mem_size = size;
 	p->cfg->hotplug_size = hotplug;
 	return 0;
+}
+
+/* Cloud Hypervisor's toggles: on|off, and true|false, any case. */
+static int config_parse_toggle(const char *s, uint64_t *out)
+{
+	if (!strcasecmp(s, "on") || !strcasecmp(s, "true"))
+		*out = 1;
+	else if (!strcasecmp(s, "off") || !strcasecmp(s, "false"))
+		*out = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static bool config_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Printable ASCII: names reach vm.info's JSON and terminals. */
+static bool config_printable(const char *s, bool spaces)
+{
+	for (; *s; s++)
+		if (!isprint((unsigned char)*s) || (!spaces && *s == ' '))
+			return false;
+	return true;
+}
+
+/* Whether a device has this id; those whose id comes later have "". */
+static bool config_id_taken(const struct config *cfg, const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->ndisks; i++)
+		if (!strcmp(cfg->disks[i].id, id))
+			return true;
+	for (i = 0; i < cfg->nnets; i++)
+		if (!strcmp(cfg->nets[i].id, id))
+			return true;
+	return false;
+}
+
+/* id= as given: Cloud Hypervisor reserves "__", and ids are unique. */
+static int config_set_id(struct config_parser *p, char *dst,
+			 const struct config_subopt *s)
+{
+	if (!s->seen)
+		return 0;
+	if (strlen(s->str) > CONFIG_ID_MAX || !config_printable(s->str, false))
+		return config_bad(p, "id \"%s\" is not at most "
+				  STR(CONFIG_ID_MAX) " printable characters "
+				  "without spaces", s->str);
+	if (!strncmp(s->str, "__", 2))
+		return config_bad(p, "id \"%s\": ids starting with \"__\" "
+				  "are reserved", s->str);
+	if (config_id_taken(p->cfg, s->str))
+		return config_bad(p, "duplicate id \"%s\"", s->str);
+	strcpy(dst, s->str);
+	return 0;
+}
+
+/* Room on the PCI bus for one more device. */
+static int config_device_room(struct config_parser *p)
+{
+	if (p->cfg->ndisks + p->cfg->nnets < CONFIG_MAX_DEVICES)
+		return 0;
+	return config_bad(p, "more than %d devices: PCI slots 1-%d hold one "
+			  "each", CONFIG_MAX_DEVICES, CONFIG_MAX_DEVICES);
+}
+
+static int config_queue_size(struct config_parser *p, uint64_t v,
+			     uint64_t min)
+{
+	if (v >= min && v <= CONFIG_QUEUE_SIZE_MAX && config_is_pow2(v))
+		return 0;
+	return config_bad(p, "queue_size (%" PRIu64 ") is not a power of two "
+			  "from %" PRIu64 " to " STR(CONFIG_QUEUE_SIZE_MAX),
+			  v, min);
+}
+
+/* The same image twice, by name or, when both exist, by inode. */
+static bool config_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+enum { DISK_PATH, DISK_READONLY, DISK_DIRECT, DISK_ID, DISK_NUM_QUEUES,
+       DISK_QUEUE_SIZE, DISK_SERIAL, DISK_KEYS };
+
+static int config_disk_fill(struct config_parser *p, struct config_disk *d,
+			    const struct config_subopt *subs)
+{
+	const char *path = subs[DISK_PATH].str, *serial = subs[DISK_SERIAL].str;
+	uint64_t nq = subs[DISK_NUM_QUEUES].val;
+	unsigned int i;
+	int ret;
+
+	if (!subs[DISK_PATH].seen)
+		return config_bad(p, "path is required");
+	if (strlen(path) >= PATH_MAX)
+		return config_bad(p, "path is longer than %d bytes",
+				  PATH_MAX - 1);
+	for (i = 0; i < p->cfg->ndisks; i++)
+		if (config_same_file(p->cfg->disks[i].path, path))
+			return config_bad(p, "\"%s\" is already the image of "
+					  "an earlier --disk", path);
+	if (!nq || nq > CONFIG_MAX_QUEUES)
+		return config_bad(p, "num_queues (%" PRIu64 ") is not from 1 "
+				  "to " STR(CONFIG_MAX_QUEUES), nq);
+	ret = config_queue_size(p, subs[DISK_QUEUE_SIZE].val,
+				CONFIG_DISK_QUEUE_SIZE_MIN);
+	if (ret)
+		return ret;
+	if (serial && (strlen(serial) > CONFIG_SERIAL_MAX ||
+		       !config_printable(serial, true)))
+		return config_bad(p, "serial \"%s\" is not at most "
+				  STR(CONFIG_SERIAL_MAX) " printable "
+				  "characters", serial);
+	ret = config_set_id(p, d->id, &subs[DISK_ID]);
+	if (ret)
+		return ret;
+	if (serial)
+		strcpy(d->serial, serial);
+	d->readonly = subs[DISK_READONLY].val;
+	d->direct = subs[DISK_DIRECT].val;
+	d->num_queues = nq;
+	d->queue_size = subs[DISK_QUEUE_SIZE].val;
+	d->path = strdup(path);
+	return d->path ? 0 : config_err(p, -ENOMEM, false, "out of memory");
+}
+
+static int config_set_disk(struct config_parser *p, const char *arg)
+{
+	struct config_subopt subs[DISK_KEYS] = {
+		[DISK_PATH] = { .key = "path" },
+		[DISK_READONLY] = { .key = "readonly",
+				    .parse = config_parse_toggle },
+		[DISK_DIRECT] = { .key = "direct",
+				  .parse = config_parse_toggle },
+		[DISK_ID] = { .key = "id" },
+		[DISK_NUM_QUEUES] = { .key = "num_queues",
+				      .parse = config_parse_count, .val = 1 },
+		[DISK_QUEUE_SIZE] = { .key = "queue_size",
+				      .parse = config_parse_count, .val = 128 },
+		[DISK_SERIAL] = { .key = "serial" },
+	};
+	struct config_disk *d = &p->cfg->disks[p->cfg->ndisks];
+	char *buf = NULL;
+	int ret = config_device_room(p);
+
+	if (ret)
+		return ret;	/* d is past the array */
+	ret = config_subopts_buf(p, arg, subs, DISK_KEYS, &buf);
+	if (!ret)
+		ret = config_disk_fill(p, d, subs);
+	free(buf);
+	if (ret)
+		*d = (struct config_disk){ 0 };
+	else
+		p->cfg->ndisks++;
+	return ret;
+}
+
+_Static_assert(CONFIG_TAP_MAX == IFNAMSIZ - 1, "a tap name and its NUL");
+
+/* Linux's dev_valid_name(), printable: ip(8) would refuse the rest. */
+static bool config_tap_valid(const char *s)
+{
+	return strlen(s) <= CONFIG_TAP_MAX && strcmp(s, ".") &&
+	       strcmp(s, "..") && !strpbrk(s, "/:") &&
+	       config_printable(s, false);
+}
+
+/* Cloud Hypervisor's form: six two-digit hex bytes, colon separated. */
+static int config_parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONFIG_MAC_LEN; i++, s += 3) {
+		if (!isxdigit((unsigned char)s[0]) ||
+		    !isxdigit((unsigned char)s[1]) ||
+		    s[2] != (i == CONFIG_MAC_LEN - 1 ? '\0' : ':'))
+			return -EINVAL;
+		mac[i] = strtoul((char[3]){ s[0], s[1], '\0' }, NULL, 16);
+	}
+	return 0;
+}
+
+/* FNV-1a 64 of the tap name and the index: see struct config_net. */
+static void config_net_mac(const char *tap, unsigned int index, uint8_t *mac)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned int i;
+
+	for (; *tap; tap++)
+		h = (h ^ (uint8_t)*tap) * 0x100000001b3ULL;
+	for (i = 0; i < 4; i++)
+		h = (h ^ (uint8_t)(index >> (8 * i))) * 0x100000001b3ULL;
+	for (i = 0; i < CONFIG_MAC_LEN; i++)
+		mac[i] = h >> (8 * i);
+	mac[0] = (mac[0] & 0xfc) | 0x02;
+}
+
+static int config_net_mac_set(struct config_parser *p, struct config_net *n,
+			      const char *s)
+{
+	static const uint8_t zero[CONFIG_MAC_LEN];
+
+	if (!s) {
+		config_net_mac(n->tap, p->cfg->nnets, n->mac);
+		return 0;
+	}
+	if (config_parse_mac(s, n->mac))
+		return config_bad(p, "mac \"%s\" is not six two-digit hex "
+				  "bytes like 52:54:00:12:34:56", s);
+	if (n->mac[0] & 1)
+		return config_bad(p, "mac %s is a multicast address (the "
+				  "first byte is odd)", s);
+	if (!memcmp(n->mac, zero, sizeof(zero)))
+		return config_bad(p, "mac %s is all zeros", s);
+	return 0;
+}
+
+/* A netmask is ones then zeros, as SIOCSIFNETMASK wants. */
+static bool config_mask_valid(struct in_addr mask)
+{
+	uint32_t inv = ~ntohl(mask.s_addr);
+
+	return !(inv & (inv + 1));
+}
+
+static int config_net_ip(struct config_parser *p, struct config_net *n,
+			 const char *ip, const char *mask)
+{
+	if (!ip && !mask)
+		return 0;
+	if (!mask)
+		return config_bad(p, "ip without mask: give both or neither");
+	if (!ip)
+		return config_bad(p, "mask without ip: give both or neither");
+	if (inet_pton(AF_INET, ip, &n->ip) != 1)
+		return config_bad(p, "ip \"%s\" is not an IPv4 address like "
+				  "192.168.249.1", ip);
+	if (inet_pton(AF_INET, mask, &n->mask) != 1 ||
+	    !config_mask_valid(n->mask))
+		return config_bad(p, "mask \"%s\" is not a netmask like "
+				  "255.255.255.0", mask);
+	n->has_ip = true;
+	return 0;
+}
+
+enum { NET_TAP, NET_MAC, NET_IP, NET_MASK, NET_ID, NET_NUM_QUEUES,
+       NET_QUEUE_SIZE, NET_KEYS };
+
+static int config_net_fill(struct config_parser *p, struct config_net *n,
+			   const struct config_subopt *subs)
+{
+	const char *tap = subs[NET_TAP].str;
+	uint64_t nq = subs[NET_NUM_QUEUES].val;
+	unsigned int i;
+	int ret;
+
+	if (!subs[NET_TAP].seen)
+		return config_bad(p, "tap is required");
+	if (!config_tap_valid(tap))
+		return config_bad(p, "tap \"%s\" is not an interface name: "
+				  "at most " STR(CONFIG_TAP_MAX) " printable "
+				  "characters, no spaces, '/' or ':'", tap);
+	for (i = 0; i < p->cfg->nnets; i++)
+		if (!strcmp(p->cfg->nets[i].tap, tap))
+			return config_bad(p, "tap \"%s\" is already used by "
+					  "an earlier --net", tap);
+	strcpy(n->tap, tap);
+	ret = config_net_mac_set(p, n, subs[NET_MAC].str);
+	if (!ret)
+		ret = config_net_ip(p, n, subs[NET_IP].str, subs[NET_MASK].str);
+	if (ret)
+		return ret;
+	if (nq < 2 || nq % 2 || nq > CONFIG_MAX_QUEUES)
+		return config_bad(p, "num_queues (%" PRIu64 ") is not an even "
+				  "number from 2 to %d (RX/TX pairs)", nq,
+				  CONFIG_MAX_QUEUES & ~1);
+	ret = config_queue_size(p, subs[NET_QUEUE_SIZE].val, 1);
+	if (!ret)
+		ret = config_set_id(p, n->id, &subs[NET_ID]);
+	n->num_queues = nq;
+	n->queue_size = subs[NET_QUEUE_SIZE].val;
+	return ret;
+}
+
+static int config_set_net(struct config_parser *p, const char *arg)
+{
+	struct config_subopt subs[NET_KEYS] = {
+		[NET_TAP] = { .key = "tap" },
+		[NET_MAC] = { .key = "mac" },
+		[NET_IP] = { .key = "ip" },
+		[NET_MASK] = { .key = "mask" },
+		[NET_ID] = { .key = "id" },
+		[NET_NUM_QUEUES] = { .key = "num_queues",
+				     .parse = config_parse_count, .val = 2 },
+		[NET_QUEUE_SIZE] = { .key = "queue_size",
+				     .parse = config_parse_count, .val = 256 },
+	};
+	struct config_net *n = &p->cfg->nets[p->cfg->nnets];
+	char *buf = NULL;
+	int ret = config_device_room(p);
+
+	if (ret)
+		return ret;	/* n is past the array */
+	ret = config_subopts_buf(p, arg, subs, NET_KEYS, &buf);
+	if (!ret)
+		ret = config_net_fill(p, n, subs);
+	free(buf);
+	if (ret)
+		*n = (struct config_net){ 0 };
+	else
+		p->cfg->nnets++;
+	return ret;
 }
 
 static int config_set_path(struct config_parser *p, const char *arg)
@@ -351,6 +693,14 @@ static const struct config_opt config_opts[] = {
 	  "SIZE in bytes or with K/M/G", "boot RAM (default 512M; at least "
 	  "64M, a multiple of 2M)\n        and hotpluggable RAM (a multiple "
 	  "of 128M; default 0)", 0, NULL, 0 },
+	{ "disk", 0, config_set_disk, CONFIG_DISK_FORM, "a raw disk image "
+	  "(virtio-blk), repeatable; defaults: readonly=off, direct=off,\n"
+	  "        num_queues=1 (at most the boot vCPUs), queue_size=128",
+	  0, NULL, 0 },
+	{ "net", 0, config_set_net, CONFIG_NET_FORM, "a tap (virtio-net), "
+	  "repeatable; defaults: num_queues=2 (RX/TX pairs, at most\n"
+	  "        one per boot vCPU), queue_size=256, no host address, a "
+	  "MAC derived from the tap's name", 0, NULL, 0 },
 	{ "serial", 0, config_set_serial, "tty|off|file=PATH",
 	  "where COM1 goes (default tty)",
 	  offsetof(struct config, serial_path), NULL, 0 },
@@ -452,6 +802,62 @@ static int config_check_files(struct config_parser *p)
 	return ret;
 }
 
+/* Cloud Hypervisor's: one counter, disks then nets, skipping given ids. */
+static void config_gen_ids(struct config *cfg)
+{
+	char id[CONFIG_ID_MAX + 1];
+	unsigned int i, next = 0;
+
+	for (i = 0; i < cfg->ndisks + cfg->nnets; i++) {
+		bool disk = i < cfg->ndisks;
+		char *dst = disk ? cfg->disks[i].id :
+			    cfg->nets[i - cfg->ndisks].id;
+
+		if (*dst)
+			continue;
+		do
+			snprintf(id, sizeof(id), "%s%u", disk ? "_disk" : "_net",
+				 next++);
+		while (config_id_taken(cfg, id));
+		strcpy(dst, id);
+	}
+}
+
+static const struct config_opt *config_opt_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(config_opts); i++)
+		if (!strcmp(config_opts[i].name, name))
+			return &config_opts[i];
+	return NULL;
+}
+
+/* As Cloud Hypervisor: no more queues (net: RX/TX pairs) than boot vCPUs. */
+static int config_check_queues(struct config_parser *p)
+{
+	const struct config *cfg = p->cfg;
+	unsigned int i;
+
+	p->opt = config_opt_named("disk");
+	for (i = 0; i < cfg->ndisks; i++)
+		if (cfg->disks[i].num_queues > cfg->boot_vcpus)
+			return config_bad(p, "%s: num_queues (%u) is more than "
+					  "the boot vCPUs (%u)",
+					  cfg->disks[i].id,
+					  cfg->disks[i].num_queues,
+					  cfg->boot_vcpus);
+	p->opt = config_opt_named("net");
+	for (i = 0; i < cfg->nnets; i++)
+		if (cfg->nets[i].num_queues / 2 > cfg->boot_vcpus)
+			return config_bad(p, "%s: num_queues (%u) is more than "
+					  "two per boot vCPU (%u)",
+					  cfg->nets[i].id,
+					  cfg->nets[i].num_queues,
+					  cfg->boot_vcpus);
+	return 0;
+}
+
 static void config_defaults(struct config *cfg, struct option *lo)
 {
 	size_t i;
@@ -501,7 +907,9 @@ static int config_parse_args(struct config *cfg, int argc, char **argv,
 	}
 	cfg->log_level = MIN(cfg->log_level + p.verbose,
 			     (unsigned int)LOG_DEBUG);
-	return config_check_files(&p);
+	config_gen_ids(cfg);
+	ret = config_check_queues(&p);
+	return ret ? ret : config_check_files(&p);
 }
 
 /*
@@ -518,7 +926,32 @@ int config_parse(struct config *cfg, int argc, char **argv,
 		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
 			err[i] = '?';
 	}
+	if (ret != CONFIG_RUN)
+		config_free(cfg);
 	return ret;
+}
+
+void config_free(struct config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->ndisks; i++) {
+		free(cfg->disks[i].path);
+		cfg->disks[i].path = NULL;
+	}
+	cfg->ndisks = 0;
+	cfg->nnets = 0;
+}
+
+unsigned int config_disk_slot(const struct config *cfg, unsigned int i)
+{
+	(void)cfg;
+	return 1 + i;
+}
+
+unsigned int config_net_slot(const struct config *cfg, unsigned int i)
+{
+	return 1 + cfg->ndisks + i;
 }
 
 int config_check_host(const struct config *cfg, unsigned int host_max_vcpus,

@@ -4,9 +4,12 @@
  * 409 for an action the VM's state does not allow, 429 while a removal waits
  * for the guest, 500 when evmm itself failed (the VM is left as it was).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "devices/cpu_hotplug.h"
@@ -99,19 +102,112 @@ static json_t *control_memory(struct machine *m)
 		"slots_max", (json_int_t)m->mem_slots, "slots", slots);
 }
 
+/*
+ * Paths and the command line need not be UTF-8 but JSON must: then their
+ * bytes above 0x7F read '?'. NULL stays NULL ("o*" leaves the key out).
+ */
+static json_t *control_text(const char *s)
+{
+	json_t *v;
+	char *copy;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	v = json_string(s);
+	if (v)
+		return v;
+	copy = strdup(s);
+	for (i = 0; copy && copy[i]; i++)
+		if ((unsigned char)copy[i] > 0x7F)
+			copy[i] = '?';
+	v = copy ? json_string(copy) : NULL;
+	free(copy);
+	return v;
+}
+
+/* As Cloud Hypervisor prints a PCI address: segment 0, bus 0, function 0. */
+static json_t *control_bdf(unsigned int slot)
+{
+	char bdf[16];
+
+	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", 0, 0, slot, 0);
+	return json_string(bdf);
+}
+
+/* Cloud Hypervisor's DiskConfig fields, and the device's PCI address. */
+static json_t *control_disk(const struct config *c, unsigned int i)
+{
+	const struct config_disk *d = &c->disks[i];
+
+	return json_pack("{s:o, s:b, s:b, s:I, s:I, s:s, s:s*, s:s, s:i, s:o}",
+		"path", control_text(d->path), "readonly", d->readonly,
+		"direct", d->direct, "num_queues", (json_int_t)d->num_queues,
+		"queue_size", (json_int_t)d->queue_size, "id", d->id,
+		"serial", *d->serial ? d->serial : NULL, "image_type", "Raw",
+		"pci_segment", 0, "bdf", control_bdf(config_disk_slot(c, i)));
+}
+
+/* Cloud Hypervisor's NetConfig fields, and the device's PCI address. */
+static json_t *control_net(const struct config *c, unsigned int i)
+{
+	const struct config_net *n = &c->nets[i];
+	char mac[18], ip[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN];
+	const uint8_t *b = n->mac;
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5]);
+	inet_ntop(AF_INET, &n->ip, ip, sizeof(ip));
+	inet_ntop(AF_INET, &n->mask, mask, sizeof(mask));
+	return json_pack("{s:s, s:s*, s:s*, s:s, s:I, s:I, s:s, s:i, s:o}",
+		"tap", n->tap, "ip", n->has_ip ? ip : NULL,
+		"mask", n->has_ip ? mask : NULL, "mac", mac,
+		"num_queues", (json_int_t)n->num_queues,
+		"queue_size", (json_int_t)n->queue_size, "id", n->id,
+		"pci_segment", 0, "bdf", control_bdf(config_net_slot(c, i)));
+}
+
+/* As Cloud Hypervisor: no "disks" or "net" key without such devices. */
+static int control_devices(json_t *config, const struct config *c)
+{
+	json_t *disks = c->ndisks ? json_array() : NULL;
+	json_t *nets = c->nnets ? json_array() : NULL;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < c->ndisks; i++)
+		ret = json_array_append_new(disks, control_disk(c, i));
+	for (i = 0; !ret && i < c->nnets; i++)
+		ret = json_array_append_new(nets, control_net(c, i));
+	if (!ret && disks)
+		ret = json_object_set(config, "disks", disks);
+	if (!ret && nets)
+		ret = json_object_set(config, "net", nets);
+	json_decref(disks);
+	json_decref(nets);
+	return ret;
+}
+
 static json_t *control_config(struct machine *m)
 {
 	const struct config *c = m->cfg;
+	json_t *config;
 
 	/* Like CH, boot_vcpus and size are what the next boot starts with. */
-	return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:s}, s:{s:s, s:s*, s:s}}",
+	config = json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:s}, s:{s:o, s:o*, s:o}}",
 		"cpus", "boot_vcpus", (json_int_t)m->cpus_requested,
 		"max_vcpus", (json_int_t)c->max_vcpus,
 		"memory", "size", (json_int_t)m->mem_requested,
 		"hotplug_size", (json_int_t)c->hotplug_size,
 		"hotplug_method", "Acpi",
-		"payload", "kernel", c->kernel, "initramfs", c->initramfs,
-		"cmdline", c->cmdline);
+		"payload", "kernel", control_text(c->kernel),
+		"initramfs", control_text(c->initramfs),
+		"cmdline", control_text(c->cmdline));
+	if (config && control_devices(config, c)) {
+		json_decref(config);
+		return NULL;
+	}
+	return config;
 }
 
 static void control_info(struct machine *m, struct api_reply *r)

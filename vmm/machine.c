@@ -13,6 +13,7 @@
 #include "devices/serial.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
+#include "vmm/disk.h"
 #include "vmm/hotplug.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
@@ -108,6 +109,27 @@ static int machine_add_devices(struct machine *m, int serial_fd)
 	return ret ? ret : machine_add_hotplug(m);
 }
 
+/* Before the guest runs: a missing or locked image stops evmm here. */
+static int machine_open_disks(struct machine *m, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!m->cfg->ndisks)
+		return 0;
+	m->disks = calloc(m->cfg->ndisks, sizeof(*m->disks));
+	if (!m->disks) {
+		snprintf(err, errlen, "--disk: out of memory");
+		return -ENOMEM;
+	}
+	for (; m->ndisks < m->cfg->ndisks; m->ndisks++) {
+		ret = disk_open(&m->disks[m->ndisks], &m->cfg->disks[m->ndisks],
+				err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		 char *err, size_t errlen)
 {
@@ -124,6 +146,8 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 	}
 	m->kernel.kernel_fd = m->kernel.initrd_fd = -1;
 	ret = loader_open(&m->kernel, cfg->kernel, cfg->initramfs, err, errlen);
+	if (!ret)
+		ret = machine_open_disks(m, err, errlen);
 	if (ret)
 		return ret;
 	ret = vm_init(&m->vm, cfg->max_vcpus);
@@ -308,6 +332,10 @@ void machine_free(struct machine *m)
 	serial_free(m->serial);
 	m->serial = NULL;
 	loader_close(&m->kernel);
+	while (m->ndisks)
+		disk_close(&m->disks[--m->ndisks]);
+	free(m->disks);
+	m->disks = NULL;
 	vm_free(&m->vm);
 	free(m->cpu_present);
 	m->cpu_present = NULL;

@@ -15,6 +15,7 @@
 
 struct config;
 struct cpu_hotplug;
+struct disk;
 struct ged;
 struct mem_hotplug;
 struct serial;
@@ -34,6 +35,8 @@ struct machine {
 	uint64_t mem_requested;	/* bytes, by vm.resize */
 	int eject_fd;		/* eventfd: the guest ejected a vCPU or RAM */
 	bool running;
+	struct disk *disks;	/* cfg->disks' images, open and locked */
+	unsigned int ndisks;	/* of them open */
 };
 
 /* Everything that can fail on the user's input: no guest runs yet. */

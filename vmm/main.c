@@ -367,6 +367,7 @@ int main(int argc, char **argv)
 	vmm_loop(&v);
 	api_server_stop(v.api);
 	machine_free(&v.m);
+	config_free(&cfg);
 	term_restore();
 	return v.exit_code;
 }

@@ -41,6 +41,7 @@ static struct fake {
 	int status;		/* for PUTs */
 	const char *body;	/* for PUTs; NULL: none */
 	int pending_polls;	/* vm.info says pending this often; -1: ever */
+	const char *info_body;	/* vm.info's answer; NULL: fake_info's */
 	int nreq;
 	struct fake_req req[MAX_REQS];
 } f;
@@ -72,6 +73,10 @@ static void fake_info(char *buf, size_t size)
 {
 	bool pending = f.pending_polls != 0;
 
+	if (f.info_body) {
+		snprintf(buf, size, "%s", f.info_body);
+		return;
+	}
 	if (f.pending_polls > 0)
 		f.pending_polls--;
 	snprintf(buf, size, "{\"config\":{\"cpus\":{\"boot_vcpus\":2,"
@@ -83,7 +88,7 @@ static void fake_info(char *buf, size_t size)
 
 static void fake_reply(int fd, const struct fake_req *rq)
 {
-	char out[2048], body[1024] = "";
+	char out[4096], body[2048] = "";
 	int status = 200, n;
 
 	pthread_mutex_lock(&f.lock);
@@ -311,6 +316,8 @@ static const struct {
 	{ { "--api-socket", "@S" }, "no command" },
 	{ { "--api-socket", "@S", "frobnicate" }, "frobnicate" },
 	{ { "--api-socket", "@S", "ping", "extra" }, "extra" },
+	{ { "--api-socket", "@S", "info", "--bogus" }, "--bogus" },
+	{ { "--api-socket", "@S", "info", "--devices", "x" }, "info [--devices]" },
 	{ { "--api-socket", "@S", "resize" }, "--cpus N" },
 	{ { "--api-socket", "@S", "resize", "--cpus", "two" }, "--cpus N" },
 	{ { "--api-socket", "@S", "resize", "--cpus", "0" }, "--cpus N" },
@@ -453,6 +460,54 @@ START_TEST(ctl_ping_info)
 }
 END_TEST
 
+/* One line per device: disks, then nets; evmm's strings kept harmless. */
+START_TEST(ctl_info_devices)
+{
+	struct ctl_run r;
+
+	f.info_body = "{\"config\":{\"disks\":[{\"path\":\"/img/root.img\","
+		"\"readonly\":false,\"direct\":false,\"num_queues\":1,"
+		"\"queue_size\":128,\"id\":\"_disk0\",\"bdf\":\"0000:00:01.0\"},"
+		"{\"path\":\"/img/d\\u001b[2J.img\",\"readonly\":true,"
+		"\"direct\":true,\"num_queues\":2,\"queue_size\":256,"
+		"\"id\":\"data\",\"serial\":\"SN-1\",\"bdf\":\"0000:00:02.0\"}],"
+		"\"net\":[{\"tap\":\"evmmtap0\",\"mac\":\"fe:f5:54:9a:e1:a8\","
+		"\"num_queues\":2,\"queue_size\":256,\"id\":\"_net2\","
+		"\"bdf\":\"0000:00:03.0\"},{\"tap\":\"tap1\",\"ip\":"
+		"\"192.168.249.1\",\"mask\":\"255.255.255.0\",\"mac\":"
+		"\"52:54:00:12:34:56\",\"num_queues\":4,\"queue_size\":1024,"
+		"\"id\":\"eth1\",\"bdf\":\"0000:00:1f.0\"}]}}";
+	ctl(&r, "--api-socket", "@S", "info", "--devices");
+	expect_exit(&r, 0, NULL);
+	ck_assert_str_eq(r.out,
+		"disk _disk0 (0000:00:01.0): /img/root.img, read-write, "
+		"1 queue x 128\n"
+		"disk data (0000:00:02.0): /img/d?[2J.img, read-only, direct, "
+		"2 queues x 256, serial SN-1\n"
+		"net _net2 (0000:00:03.0): tap evmmtap0, mac fe:f5:54:9a:e1:a8, "
+		"2 queues x 256\n"
+		"net eth1 (0000:00:1f.0): tap tap1, mac 52:54:00:12:34:56, "
+		"4 queues x 1024, host 192.168.249.1/255.255.255.0\n");
+	ck_assert_str_eq(f.req[0].method, "GET");
+	ck_assert_str_eq(f.req[0].path, "/api/v1/vm.info");
+}
+END_TEST
+
+/* No disks or nets: vm.info has neither key, as Cloud Hypervisor's. */
+START_TEST(ctl_info_no_devices)
+{
+	struct ctl_run r;
+
+	f.pending_polls = 0;
+	ctl(&r, "--api-socket", "@S", "info", "--devices");
+	expect_exit(&r, 0, NULL);
+	ck_assert_str_eq(r.out, "no devices\n");
+	f.info_body = "[]";
+	ctl(&r, "--api-socket", "@S", "info", "--devices");
+	expect_exit(&r, 1, "vm.info has no config object");
+}
+END_TEST
+
 START_TEST(ctl_wait_timeout)
 {
 	struct ctl_run r;
@@ -496,6 +551,8 @@ Suite *evmmctl_suite(void)
 	tcase_add_loop_test(tc, ctl_resize_body, 0, NELEM(resizes));
 	tcase_add_loop_test(tc, ctl_actions, 0, NELEM(actions));
 	tcase_add_test(tc, ctl_ping_info);
+	tcase_add_test(tc, ctl_info_devices);
+	tcase_add_test(tc, ctl_info_no_devices);
 	tcase_add_test(tc, ctl_wait_timeout);
 	tcase_add_test(tc, ctl_wait_done);
 	suite_add_tcase(s, tc);

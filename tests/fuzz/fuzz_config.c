@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -39,6 +40,67 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static bool pow2_in(unsigned int v, unsigned int min, unsigned int max)
+{
+	return v >= min && v <= max && !(v & (v - 1));
+}
+
+static void check_id(const struct config *cfg, const char *id, unsigned int n)
+{
+	unsigned int i, same = 0;
+
+	fuzz_assert(id[0] && strlen(id) <= CONFIG_ID_MAX && strncmp(id, "__", 2),
+		    "id \"%s\"", id);
+	for (i = 0; i < cfg->ndisks; i++)
+		same += !strcmp(cfg->disks[i].id, id);
+	for (i = 0; i < cfg->nnets; i++)
+		same += !strcmp(cfg->nets[i].id, id);
+	fuzz_assert(same == 1, "id \"%s\" of device %u is not unique", id, n);
+}
+
+/* Devices: within every limit, unique ids, one slot each from 1. */
+static void check_devices(const struct config *cfg)
+{
+	const struct config_disk *d;
+	const struct config_net *n;
+	unsigned int i;
+
+	fuzz_assert(cfg->ndisks + cfg->nnets <= CONFIG_MAX_DEVICES,
+		    "%u disks, %u nets", cfg->ndisks, cfg->nnets);
+	for (i = 0; i < cfg->ndisks; i++) {
+		d = &cfg->disks[i];
+		fuzz_assert(d->path && d->path[0] && strlen(d->path) < PATH_MAX,
+			    "disk %u path", i);
+		fuzz_assert(d->num_queues >= 1 && d->num_queues <=
+			    cfg->boot_vcpus, "disk %u queues %u", i,
+			    d->num_queues);
+		fuzz_assert(pow2_in(d->queue_size, CONFIG_DISK_QUEUE_SIZE_MIN,
+				    CONFIG_QUEUE_SIZE_MAX), "disk %u size %u",
+			    i, d->queue_size);
+		fuzz_assert(strlen(d->serial) <= CONFIG_SERIAL_MAX, "serial");
+		fuzz_assert(config_disk_slot(cfg, i) == 1 + i, "disk %u slot", i);
+		check_id(cfg, d->id, i);
+	}
+	for (i = 0; i < cfg->nnets; i++) {
+		n = &cfg->nets[i];
+		fuzz_assert(n->tap[0] && strlen(n->tap) <= CONFIG_TAP_MAX,
+			    "net %u tap", i);
+		fuzz_assert(!(n->mac[0] & 1) && (n->mac[0] | n->mac[1] |
+			    n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5]),
+			    "net %u mac", i);
+		fuzz_assert(n->num_queues >= 2 && n->num_queues % 2 == 0 &&
+			    n->num_queues <= CONFIG_MAX_QUEUES &&
+			    n->num_queues / 2 <= cfg->boot_vcpus,
+			    "net %u queues %u", i, n->num_queues);
+		fuzz_assert(pow2_in(n->queue_size, 1, CONFIG_QUEUE_SIZE_MAX),
+			    "net %u size %u", i, n->queue_size);
+		fuzz_assert(config_net_slot(cfg, i) == 1 + cfg->ndisks + i &&
+			    config_net_slot(cfg, i) < CONFIG_PCI_SLOTS,
+			    "net %u slot", i);
+		check_id(cfg, n->id, cfg->ndisks + i);
+	}
+}
+
 static void check_config(const struct config *cfg)
 {
 	struct sockaddr_un sun;
@@ -65,6 +127,7 @@ static void check_config(const struct config *cfg)
 		    "api socket \"%s\"", cfg->api_socket);
 	fuzz_assert(cfg->kernel[0] && (!cfg->initramfs || cfg->initramfs[0]),
 		    "empty path");
+	check_devices(cfg);
 }
 
 /* The message names what is wrong: an option or a quoted argument. */
@@ -95,10 +158,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 0x55, sizeof(err));
 	ret = config_parse(&cfg, argc, argv, err, sizeof(err));
 	fuzz_assert(memchr(err, 0, sizeof(err)), "err not terminated");
-	if (ret == CONFIG_RUN)
+	if (ret == CONFIG_RUN) {
 		check_config(&cfg);
-	else if (ret != CONFIG_EXIT)
+		config_free(&cfg);
+	} else if (ret != CONFIG_EXIT) {
 		check_error(ret, err);
+	}
 	while (argc--)
 		free(argv[argc]);
 	return 0;
