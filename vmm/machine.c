@@ -109,6 +109,22 @@ static int machine_add_devices(struct machine *m, int serial_fd)
 	return ret ? ret : machine_add_hotplug(m);
 }
 
+/*
+ * The devices behind --disk and --net (virtio-pci, issue 14) are still
+ * being built: refuse them rather than boot a guest without them.
+ */
+static int machine_check_devices(const struct config *cfg, char *err,
+				 size_t errlen)
+{
+	if (!cfg->ndisks && !cfg->nnets)
+		return 0;
+	snprintf(err, errlen, "--%s: this evmm cannot give the guest a %s "
+		 "device yet (virtio-pci is being built)",
+		 cfg->ndisks ? "disk" : "net",
+		 cfg->ndisks ? "virtio-blk" : "virtio-net");
+	return -EOPNOTSUPP;
+}
+
 /* Before the guest runs: a missing or locked image stops evmm here. */
 static int machine_open_disks(struct machine *m, char *err, size_t errlen)
 {
@@ -146,6 +162,8 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 	}
 	m->kernel.kernel_fd = m->kernel.initrd_fd = -1;
 	ret = loader_open(&m->kernel, cfg->kernel, cfg->initramfs, err, errlen);
+	if (!ret)
+		ret = machine_check_devices(cfg, err, errlen);
 	if (!ret)
 		ret = machine_open_disks(m, err, errlen);
 	if (ret)

@@ -88,6 +88,19 @@ START_TEST(cli_not_a_bzimage)
 }
 END_TEST
 
+/* No virtio device yet: --disk and --net are refused, not ignored. */
+START_TEST(cli_devices_not_yet)
+{
+	guest_start(&g, "--disk", "path=/dev/null", NULL);
+	expect_rejected("--disk");
+	guest_check(&g, strstr(g.buf, "virtio-blk"), "\"%s\" does not say "
+		    "what is missing", g.buf);
+	teardown();
+	guest_start(&g, "--net", "tap=evmmtap0", NULL);
+	expect_rejected("--net");
+}
+END_TEST
+
 /*
  * The API is up before the kernel is loaded: an initramfs that cannot fit
  * in 64 MiB fails machine_start (a die()), which must not leave the
@@ -149,6 +162,7 @@ Suite *e2e_cli_suite(void)
 	tcase_add_test(tc, cli_zero_cpus);
 	tcase_add_test(tc, cli_tiny_memory);
 	tcase_add_test(tc, cli_not_a_bzimage);
+	tcase_add_test(tc, cli_devices_not_yet);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api_socket");
