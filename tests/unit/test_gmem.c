@@ -369,10 +369,10 @@ static void wait_iterations(unsigned long more)
 	ck_assert_uint_ge(atomic_load(&iterations), target);
 }
 
-START_TEST(gmem_remove_not_starved_by_readers)
+static pthread_t readers[READERS];
+
+static void readers_start(void)
 {
-	pthread_t t[READERS];
-	struct remover rm;
 	int i;
 
 	atomic_store(&stop, 0);
@@ -380,8 +380,25 @@ START_TEST(gmem_remove_not_starved_by_readers)
 	atomic_store(&violations, 0);
 	atomic_store(&iterations, 0);
 	for (i = 0; i < READERS; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, reader_main, NULL),
-				 0);
+		ck_assert_int_eq(pthread_create(&readers[i], NULL, reader_main,
+						NULL), 0);
+}
+
+static void readers_stop(void)
+{
+	int i;
+
+	atomic_store(&stop, 1);
+	for (i = 0; i < READERS; i++)
+		pthread_join(readers[i], NULL);
+	ck_assert_int_eq(atomic_load(&violations), 0);
+}
+
+START_TEST(gmem_remove_not_starved_by_readers)
+{
+	struct remover rm;
+
+	readers_start();
 	wait_iterations(1000);
 	remover_start(&rm, A_GPA);
 	remover_join(&rm);
@@ -389,36 +406,24 @@ START_TEST(gmem_remove_not_starved_by_readers)
 	ck_assert_int_eq(munmap(a, A_SIZE), 0);
 	a = map_pages(A_SIZE);	/* for teardown; likely elsewhere */
 	wait_iterations(1000);
-	atomic_store(&stop, 1);
-	for (i = 0; i < READERS; i++)
-		pthread_join(t[i], NULL);
-	ck_assert_int_eq(atomic_load(&violations), 0);
+	readers_stop();
 }
 END_TEST
 
 /* Removals one after another, readers all along: each generation drains. */
 START_TEST(gmem_repeated_removals_under_load)
 {
-	pthread_t t[READERS];
 	struct remover rm;
-	int i, round;
+	int round;
 
-	atomic_store(&stop, 0);
-	atomic_store(&removed, 0);
-	atomic_store(&violations, 0);
-	for (i = 0; i < READERS; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, reader_main, NULL),
-				 0);
+	readers_start();
 	for (round = 0; round < 20; round++) {
 		wait_iterations(100);
 		remover_start(&rm, A_GPA);
 		remover_join(&rm);
 		ck_assert_int_eq(gmem_add(m, A_GPA, A_SIZE, a), 0);
 	}
-	atomic_store(&stop, 1);
-	for (i = 0; i < READERS; i++)
-		pthread_join(t[i], NULL);
-	ck_assert_int_eq(atomic_load(&violations), 0);
+	readers_stop();
 }
 END_TEST
 
