@@ -144,6 +144,7 @@ static int vq_add_buffer(struct vq *q, struct vq_walk *w,
 	w->writable |= wr;
 	if (!d->len)
 		return 0;
+	/* gmem maps nothing that wraps either; this check does not rely on it. */
 	if (d->len - 1 > UINT64_MAX - d->addr)
 		return -EFAULT;
 	if (d->len > UINT32_MAX - *total)
