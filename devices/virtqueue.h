@@ -114,9 +114,9 @@ int vq_pop(struct vq *q, struct vq_elem *e);
 /*
  * Returns a popped chain used, with `len` bytes written to its in segments
  * (capped at e->in_len), and publishes it: the element, then (release) the
- * used idx. -EINVAL for a queue that is disabled or for more pushes than
- * pops; a broken queue's error; -EFAULT if the used ring is gone, which
- * breaks the queue.
+ * used idx. -EINVAL for a queue that is disabled, a head past it, or more
+ * pushes than pops; a broken queue's error; -EFAULT if the used ring is
+ * gone, which breaks the queue.
  */
 int vq_push(struct vq *q, const struct vq_elem *e, uint32_t len);
 /*
