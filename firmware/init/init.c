@@ -2,9 +2,10 @@
  * The /init of evmm's test initramfs. It speaks a line protocol on the
  * console so that tests and benchmarks can drive a guest:
  *
- *   EVMM-INIT: ready cpus_present=0-1 cpus_online=0-1 memtotal_kb=N
- *   EVMM-INIT: status cpus_present=... cpus_online=... memtotal_kb=N
- *   EVMM-INIT: uevent <ACTION> <DEVPATH>     (cpu and memory subsystems)
+ *   EVMM-INIT: ready cpus_present=0-1 cpus_online=0-1 memtotal_kb=N \
+ *              root=initramfs|<device>,ro|rw net=none|<ifname>,<addr>/<prefix>
+ *   EVMM-INIT: status cpus_present=... (the same fields)
+ *   EVMM-INIT: uevent <ACTION> <DEVPATH>     (cpu, memory, pci, block, net)
  *   EVMM-INIT: done rc=<exit status>         (after each shell command)
  *   EVMM-INIT: poweroff | reboot
  *   EVMM-INIT: power-button                  (then poweroff)
@@ -17,14 +18,28 @@
  * physical (where hotplugged RAM goes), from /proc/self/pagemap.
  * Being PID 1 it reaps orphans, never exits, and turns busybox's
  * poweroff/reboot/halt signals into the real thing. Like systemd-logind,
- * it powers off on the ACPI power button's KEY_POWER (the initramfs
- * carries the button and evdev modules of the guest kernel).
+ * it powers off on the ACPI power button's KEY_POWER.
+ *
+ * It loads the modules tools/mkguesttree lists: /lib/modules/load (the
+ * power button's) at boot, /lib/modules/load.virtio (virtio-pci disks and
+ * network, ext4) once a virtio PCI device is there, at boot or hotplugged.
+ * The kernel command line may add:
+ *   root=/dev/vdX [rootfstype=T] [ro|rw]  switch to that disk's own copy of
+ *       this init, like an initramfs would (ro unless rw, as the kernel
+ *       does; ext4 unless rootfstype=). If the disk does not come within
+ *       ROOT_WAIT_MS or will not mount, say so and stay on the initramfs.
+ *   evmm.ip=ADDR/PREFIX  bring up lo and the first other network interface
+ *       (by name: eth0 for the first virtio-net card) with that address.
+ *   evmm.cmd=WORD        run WORD once after boot, as if typed.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/input.h>
+#include <linux/magic.h>
 #include <linux/netlink.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,12 +47,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -46,6 +63,7 @@
 
 #define PREFIX "EVMM-INIT: "
 #define LINE_MAX_LEN 4096
+#define ROOT_WAIT_MS 5000	/* for the root disk and the network card */
 
 static struct {
 	int sigfd;
@@ -53,6 +71,9 @@ static struct {
 	int btnfd;		/* the power button's evdev node, or -1 */
 	int console_ok;		/* console still readable */
 	pid_t child;		/* running shell command, or 0 */
+	int on_disk;		/* root is a disk, not the initramfs */
+	int virtio_loaded;	/* load.virtio done */
+	char ifname[IFNAMSIZ];	/* interface evmm.ip configured, or "" */
 	char buf[LINE_MAX_LEN];
 	size_t len;		/* bytes buffered in buf */
 } st;
@@ -80,6 +101,29 @@ static void mount_one(const char *src, const char *dir, const char *type)
 	mkdir(dir, 0755);
 	if (mount(src, dir, type, MS_NOSUID, NULL) < 0 && errno != EBUSY)
 		say(PREFIX "mount %s: %s", dir, strerror(errno));
+}
+
+static const char *const basic_mounts[][2] = {
+	{ "proc", "/proc" }, { "sysfs", "/sys" },
+	{ "devtmpfs", "/dev" }, { "tmpfs", "/tmp" },
+};
+
+static void mount_basics(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(basic_mounts) / sizeof(basic_mounts[0]); i++)
+		mount_one(basic_mounts[i][0], basic_mounts[i][1],
+			  basic_mounts[i][0]);
+}
+
+/* Lazily: the console stays open on the old /dev/console. */
+static void umount_basics(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(basic_mounts) / sizeof(basic_mounts[0]); i++)
+		umount2(basic_mounts[i][1], MNT_DETACH);
 }
 
 /* Stdio on /dev/console; canonical input without echo, CR read as NL. */
@@ -169,6 +213,46 @@ static void read_first_line(const char *path, char *out, size_t size)
 	fclose(f);
 }
 
+/*
+ * The value of `name=value` on the kernel command line into out ("" for a
+ * bare `name`), the last one winning as in the kernel. Returns the word's
+ * position from 1, or 0 if absent.
+ */
+static int cmdline_arg(const char *name, char *out, size_t size)
+{
+	char cmdline[4096], *w, *save;
+	size_t n = strlen(name);
+	int pos = 0, found = 0;
+
+	read_first_line("/proc/cmdline", cmdline, sizeof(cmdline));
+	for (w = strtok_r(cmdline, " ", &save); w;
+	     w = strtok_r(NULL, " ", &save)) {
+		pos++;
+		if (strncmp(w, name, n) || (w[n] && w[n] != '='))
+			continue;
+		snprintf(out, size, "%s", w[n] ? w + n + 1 : "");
+		found = pos;
+	}
+	return found;
+}
+
+/* Poll ready(arg) every 100 ms for up to ROOT_WAIT_MS; 0 once it holds. */
+static int wait_for(int (*ready)(const char *, char *), const char *arg,
+		    char *out, const char *what)
+{
+	int waited;
+
+	for (waited = 0; !ready(arg, out); waited += 100) {
+		if (waited >= ROOT_WAIT_MS)
+			return -1;
+		if (!waited)
+			say(PREFIX "waiting up to %d s for %s",
+			    ROOT_WAIT_MS / 1000, what);
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
 static long memtotal_kb(void)
 {
 	FILE *f = fopen("/proc/meminfo", "re");
@@ -184,22 +268,69 @@ static long memtotal_kb(void)
 	return kb;
 }
 
+/* "initramfs", or the root disk and how it is mounted: "/dev/vda,rw". */
+static void root_state(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/mounts", "re");
+	char line[512], src[256], dir[256], opts[256];
+
+	snprintf(out, size, "initramfs");
+	while (st.on_disk && f && fgets(line, sizeof(line), f))
+		/* The last mount on / is the one in use. */
+		if (sscanf(line, "%255s %255s %*s %255s", src, dir, opts) == 3 &&
+		    !strcmp(dir, "/"))
+			snprintf(out, size, "%s,%.2s", src, opts);
+	if (f)
+		fclose(f);
+}
+
+/* "eth0,192.168.249.2/24" as the kernel has it now, or "none". */
+static void net_state(char *out, size_t size)
+{
+	struct ifreq ifr = { 0 };
+	struct in_addr addr, mask;
+	char a[INET_ADDRSTRLEN];
+	int fd;
+
+	snprintf(out, size, "none");
+	if (!st.ifname[0])
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", st.ifname);
+	if (fd >= 0 && ioctl(fd, SIOCGIFADDR, &ifr) == 0) {
+		addr = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
+		if (ioctl(fd, SIOCGIFNETMASK, &ifr) == 0) {
+			mask = ((struct sockaddr_in *)&ifr.ifr_netmask)->sin_addr;
+			inet_ntop(AF_INET, &addr, a, sizeof(a));
+			snprintf(out, size, "%s,%s/%d", st.ifname, a,
+				 __builtin_popcount(mask.s_addr));
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static void report(const char *what)
 {
-	char present[256], online[256];
+	char present[256], online[256], root[300], net[64];
 
 	read_first_line("/sys/devices/system/cpu/present", present,
 			sizeof(present));
 	read_first_line("/sys/devices/system/cpu/online", online,
 			sizeof(online));
-	say(PREFIX "%s cpus_present=%s cpus_online=%s memtotal_kb=%ld", what,
-	    present, online, memtotal_kb());
+	root_state(root, sizeof(root));
+	net_state(net, sizeof(net));
+	say(PREFIX "%s cpus_present=%s cpus_online=%s memtotal_kb=%ld "
+	    "root=%s net=%s", what, present, online, memtotal_kb(), root, net);
 }
 
 static void power(int cmd, const char *what)
 {
 	say(PREFIX "%s", what);
 	sync();
+	/* A clean journal, so the disk mounts again read-only (a ro disk). */
+	if (st.on_disk)
+		mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
 	reboot(cmd);
 	say(PREFIX "%s failed: %s", what, strerror(errno));
 }
@@ -314,6 +445,8 @@ static void read_console(void)
 	}
 }
 
+static void load_virtio(void);
+
 static const char *uevent_get(const char *msg, size_t len, const char *key)
 {
 	size_t klen = strlen(key), off;
@@ -327,7 +460,7 @@ static const char *uevent_get(const char *msg, size_t len, const char *key)
 static void drain_uevents(void)
 {
 	char msg[8192];
-	const char *sub, *act, *path;
+	const char *sub, *act, *path, *id;
 	ssize_t n;
 
 	while ((n = recv(st.uevfd, msg, sizeof(msg) - 1, 0)) > 0) {
@@ -335,9 +468,17 @@ static void drain_uevents(void)
 		sub = uevent_get(msg, n, "SUBSYSTEM");
 		act = uevent_get(msg, n, "ACTION");
 		path = uevent_get(msg, n, "DEVPATH");
-		if (sub && act && path &&
-		    (!strcmp(sub, "cpu") || !strcmp(sub, "memory")))
+		id = uevent_get(msg, n, "PCI_ID");
+		if (!sub || !act || !path)
+			continue;
+		if (!strcmp(sub, "cpu") || !strcmp(sub, "memory") ||
+		    !strcmp(sub, "pci") || !strcmp(sub, "block") ||
+		    !strcmp(sub, "net"))
 			say(PREFIX "uevent %s %s", act, path);
+		/* A hotplugged disk or card: its drivers bind as they load. */
+		if (!strcmp(sub, "pci") && !strcmp(act, "add") && id &&
+		    !strncasecmp(id, "1af4:", 5))
+			load_virtio();
 	}
 }
 
@@ -371,24 +512,212 @@ static void handle_signals(void)
 	}
 }
 
-/* evdev first: the button's input device then gets its node at once. */
-static const char *const modules[] = { "/lib/modules/evdev.ko",
-				       "/lib/modules/button.ko" };
-
-/* Built-in or already loaded (EEXIST) is fine. */
-static void load_modules(void)
+/* Loaded already (by the initramfs, before a disk root): /sys/module/X. */
+static int module_loaded(const char *file)
 {
-	size_t i;
+	char path[300], *p;
+
+	snprintf(path, sizeof(path), "/sys/module/%.*s",
+		 (int)strcspn(file, "."), file);
+	for (p = path + strlen("/sys/module/"); *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * In the order of the list, dependencies first. Already loaded (EEXIST)
+ * is fine, and so is a driver for what this CPU lacks (ENODEV:
+ * crc32c-intel without SSE4.2). No list: nothing to load.
+ */
+static void load_modules(const char *list)
+{
+	FILE *f = fopen(list, "re");
+	char name[256], path[300];
 	int fd;
 
-	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
-		fd = open(modules[i], O_RDONLY | O_CLOEXEC);
+	while (f && fgets(name, sizeof(name), f)) {
+		name[strcspn(name, "\n")] = '\0';
+		if (!name[0] || module_loaded(name))
+			continue;
+		snprintf(path, sizeof(path), "/lib/modules/%s", name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 &&
-			       errno != EEXIST))
-			say(PREFIX "module %s: %s", modules[i], strerror(errno));
+			       errno != EEXIST && errno != ENODEV))
+			say(PREFIX "module %s: %s", name, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 	}
+	if (f)
+		fclose(f);
+}
+
+static void load_virtio(void)
+{
+	if (!st.virtio_loaded)
+		load_modules("/lib/modules/load.virtio");
+	st.virtio_loaded = 1;
+}
+
+/* Any PCI function of virtio's vendor, 0x1af4. */
+static int have_virtio(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	char path[300], vendor[16];
+	int found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 e->d_name);
+		read_first_line(path, vendor, sizeof(vendor));
+		found = !strcmp(vendor, "0x1af4");
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int node_exists(const char *path, char *unused)
+{
+	struct stat s;
+
+	(void)unused;
+	return stat(path, &s) == 0;
+}
+
+/* Mount the root disk on /newroot; 0 if it holds an init to run. */
+static int mount_root(const char *dev)
+{
+	char type[32] = "ext4", word[8];
+	unsigned long flags = MS_RDONLY;
+
+	cmdline_arg("rootfstype", type, sizeof(type));
+	if (cmdline_arg("rw", word, sizeof(word)) >
+	    cmdline_arg("ro", word, sizeof(word)))
+		flags = 0;
+	if (wait_for(node_exists, dev, NULL, dev) < 0) {
+		say(PREFIX "root %s: no such device", dev);
+		return -1;
+	}
+	mkdir("/newroot", 0755);
+	if (mount(dev, "/newroot", type, flags, NULL) < 0) {
+		say(PREFIX "root %s: mount %s: %s", dev, type, strerror(errno));
+		return -1;
+	}
+	if (access("/newroot/init", X_OK) < 0) {
+		say(PREFIX "root %s: /init: %s", dev, strerror(errno));
+		umount("/newroot");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * `root=` given and / still the initramfs: busybox's switch_root frees
+ * the initramfs and runs the disk's /init as PID 1, which mounts /proc
+ * and the rest afresh. Any failure leaves us booting the initramfs.
+ */
+static void switch_root(void)
+{
+	char dev[256];
+	struct statfs sfs;
+
+	if (statfs("/", &sfs) == 0 && sfs.f_type != RAMFS_MAGIC &&
+	    sfs.f_type != TMPFS_MAGIC) {
+		st.on_disk = 1;
+		return;
+	}
+	if (!cmdline_arg("root", dev, sizeof(dev)) || mount_root(dev) < 0)
+		return;
+	umount_basics();
+	execl("/bin/busybox", "switch_root", "/newroot", "/init",
+	      (char *)NULL);
+	mount_basics();
+	say(PREFIX "root %s: switch_root: %s", dev, strerror(errno));
+	umount("/newroot");
+}
+
+/* The first network interface other than lo, by name, into name. */
+static int first_netdev(const char *unused, char *name)
+{
+	DIR *d = opendir("/sys/class/net");
+	struct dirent *e;
+
+	(void)unused;
+	name[0] = '\0';
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "lo") &&
+		    strlen(e->d_name) < IFNAMSIZ &&
+		    (!name[0] || strcmp(e->d_name, name) < 0))
+			snprintf(name, IFNAMSIZ, "%s", e->d_name);
+	if (d)
+		closedir(d);
+	return name[0] != '\0';
+}
+
+static int set_addr(int fd, struct ifreq *ifr, unsigned long req,
+		    in_addr_t a)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr->ifr_addr;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = a;
+	return ioctl(fd, req, ifr);
+}
+
+static int set_up(int fd, const char *name)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(fd, SIOCSIFFLAGS, &ifr);
+}
+
+/* `evmm.ip=ADDR/PREFIX`: lo (which gets 127.0.0.1 by itself) and eth0. */
+static void setup_net(void)
+{
+	char arg[64], name[IFNAMSIZ], *slash, *end;
+	struct ifreq ifr = { 0 };
+	struct in_addr addr;
+	unsigned long prefix = 0;
+	int fd;
+
+	if (!cmdline_arg("evmm.ip", arg, sizeof(arg)))
+		return;
+	slash = strchr(arg, '/');
+	if (slash) {
+		*slash = '\0';
+		prefix = strtoul(slash + 1, &end, 10);
+	}
+	if (!slash || *end || prefix < 1 || prefix > 32 ||
+	    inet_pton(AF_INET, arg, &addr) != 1) {
+		say(PREFIX "evmm.ip: not ADDR/PREFIX (1-32)");
+		return;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || set_up(fd, "lo") < 0)
+		say(PREFIX "net lo: %s", strerror(errno));
+	if (fd < 0)
+		return;
+	if (wait_for(first_netdev, NULL, name, "a network interface") < 0) {
+		say(PREFIX "net: no network interface");
+		goto out;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (set_addr(fd, &ifr, SIOCSIFADDR, addr.s_addr) < 0 ||
+	    set_addr(fd, &ifr, SIOCSIFNETMASK,
+		     htonl(~0U << (32 - prefix))) < 0 || set_up(fd, name) < 0) {
+		say(PREFIX "net %s: %s", name, strerror(errno));
+		goto out;
+	}
+	snprintf(st.ifname, sizeof(st.ifname), "%s", name);
+out:
+	close(fd);
 }
 
 /* /dev/input/<ev>, made from sysfs' major:minor if devtmpfs has none. */
@@ -465,16 +794,10 @@ static void read_button(void)
 /* `evmm.cmd=WORD` on the kernel command line runs once after boot. */
 static void cmdline_command(void)
 {
-	char cmdline[4096], *p;
+	char word[LINE_MAX_LEN];
 
-	cmdline[0] = ' ';	/* so that the first word matches too */
-	read_first_line("/proc/cmdline", cmdline + 1, sizeof(cmdline) - 1);
-	p = strstr(cmdline, " evmm.cmd=");
-	if (p) {
-		p += strlen(" evmm.cmd=");
-		p[strcspn(p, " ")] = '\0';
-		handle_line(p);
-	}
+	if (cmdline_arg("evmm.cmd", word, sizeof(word)))
+		handle_line(word);
 }
 
 static void loop(void)
@@ -511,14 +834,15 @@ int main(void)
 {
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 	setenv("HOME", "/", 1);
-	mount_one("proc", "/proc", "proc");
-	mount_one("sysfs", "/sys", "sysfs");
-	mount_one("devtmpfs", "/dev", "devtmpfs");
-	mount_one("tmpfs", "/tmp", "tmpfs");
+	mount_basics();
 	setup_console();
+	load_modules("/lib/modules/load");
+	if (have_virtio())
+		load_virtio();
+	switch_root();
 	setup_signals();
 	setup_uevents();
-	load_modules();
+	setup_net();
 	setup_power_button();
 	report("ready");
 	cmdline_command();
