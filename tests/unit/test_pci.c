@@ -1,0 +1,402 @@
+/* PCI configuration space, BAR sizing and dispatch: no KVM needed. */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "devices/pci.h"
+
+#define WIN32		0xC0000000ULL
+#define WIN32_SIZE	0x20000000ULL
+#define WIN64		0x800000000ULL
+#define WIN64_SIZE	0x100000000ULL
+
+struct rec {
+	uint64_t offset;
+	uint32_t len;
+	int calls;
+};
+
+struct moved {
+	unsigned int bar;
+	uint64_t old, new;
+	int calls, resets, writes;
+};
+
+static struct pci_bus *bus;
+static struct pci_dev dev;
+static struct rec rec0, rec2;
+static struct moved mv;
+
+static void rec_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
+		   bool is_write)
+{
+	struct rec *r = opaque;
+
+	r->offset = offset;
+	r->len = len;
+	r->calls++;
+	if (!is_write)
+		memset(data, 0x5A, len);
+}
+
+static void on_moved(struct pci_dev *d, unsigned int bar, uint64_t old,
+		     uint64_t new)
+{
+	(void)d;
+	mv.bar = bar;
+	mv.old = old;
+	mv.new = new;
+	mv.calls++;
+}
+
+static void on_reset(struct pci_dev *d)
+{
+	(void)d;
+	mv.resets++;
+}
+
+static void on_written(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	(void)d;
+	(void)off;
+	(void)len;
+	mv.writes++;
+}
+
+/* A device in slot 3: BAR0 64-bit 16 KiB, BAR2 32-bit 4 KiB, one cap. */
+static void setup(void)
+{
+	static const uint8_t cap[8] = { 0x09, 0xAA, 8, 1, 2, 3, 4, 5 };
+	static const uint8_t wm[2] = { 0xFF, 0x0F };
+
+	bus = pci_bus_new(WIN32, WIN32_SIZE, WIN64, WIN64_SIZE);
+	ck_assert_ptr_nonnull(bus);
+	pci_dev_init(&dev, 0x1AF4, 0x1042, 0x018000, 0x1AF4, 2, 1);
+	ck_assert_int_eq(pci_dev_add_bar(&dev, 0, 0x4000, PCI_BAR_MEM64,
+					 rec_io, &rec0), 0);
+	ck_assert_int_eq(pci_dev_add_bar(&dev, 2, 0x1000, 0, rec_io, &rec2), 0);
+	ck_assert_int_eq(pci_dev_add_cap(&dev, cap, sizeof(cap)), 0x40);
+	pci_dev_set_wmask(&dev, 0x44, wm, sizeof(wm));
+	dev.bar_moved = on_moved;
+	dev.reset = on_reset;
+	dev.cfg_written = on_written;
+	memset(&rec0, 0, sizeof(rec0));
+	memset(&rec2, 0, sizeof(rec2));
+	memset(&mv, 0, sizeof(mv));
+	ck_assert_int_eq(pci_bus_add(bus, 3, &dev), 3);
+	/* Both BARs started decoding. */
+	ck_assert_int_eq(mv.calls, 2);
+	ck_assert_uint_eq(mv.old, PCI_ADDR_NONE);
+	memset(&mv, 0, sizeof(mv));
+}
+
+static void teardown(void)
+{
+	pci_bus_free(bus);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void set32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static uint32_t ecam_read(unsigned int slot, unsigned int off, uint32_t len)
+{
+	uint8_t d[4] = { 0 };
+
+	pci_ecam_io(bus, (uint64_t)slot << 15 | off, d, len, false);
+	return le32(d);
+}
+
+static void ecam_write(unsigned int slot, unsigned int off, uint32_t v,
+		       uint32_t len)
+{
+	uint8_t d[4];
+
+	set32(d, v);
+	pci_ecam_io(bus, (uint64_t)slot << 15 | off, d, len, true);
+}
+
+static uint32_t cf8_read(uint32_t addr, unsigned int port_off, uint32_t len)
+{
+	uint8_t d[4] = { 0 };
+
+	set32(d, addr);
+	pci_cf8_io(bus, 0, d, 4, true);
+	memset(d, 0, sizeof(d));
+	pci_cf8_io(bus, 4 + port_off, d, len, false);
+	return le32(d);
+}
+
+START_TEST(host_bridge_through_both)
+{
+	ck_assert_uint_eq(cf8_read(0x80000000, 0, 4), 0x0D578086);
+	ck_assert_uint_eq(ecam_read(0, 0, 4), 0x0D578086);
+	ck_assert_uint_eq(ecam_read(0, 0x08, 4) >> 8, 0x060000);
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11, 0, 4), 0x10421AF4);
+}
+END_TEST
+
+START_TEST(absent_functions_read_ones)
+{
+	/* Enable bit off, an empty slot, function 1, bus 1. */
+	ck_assert_uint_eq(cf8_read(3 << 11, 0, 4), 0xFFFFFFFF);
+	ck_assert_uint_eq(cf8_read(0x80000000 | 7 << 11, 0, 4), 0xFFFFFFFF);
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11 | 1 << 8, 0, 4),
+			  0xFFFFFFFF);
+	ck_assert_uint_eq(cf8_read(0x80010000, 0, 4), 0xFFFFFFFF);
+	ck_assert_uint_eq(ecam_read(9, 0, 4), 0xFFFFFFFF);
+	ck_assert_uint_eq(ecam_read(3, 1 << 12, 4), 0xFFFFFFFF);
+	/* Extended space of a present function reads 0, ignores writes. */
+	ck_assert_uint_eq(ecam_read(3, 0x100, 4), 0);
+	ecam_write(3, 0xFFC, 0xFFFFFFFF, 4);
+	ck_assert_uint_eq(ecam_read(3, 0xFFC, 4), 0);
+}
+END_TEST
+
+START_TEST(sub_dword_accesses)
+{
+	uint8_t d[4] = { 0 };
+
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11, 1, 2), 0x421A);
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11, 3, 1), 0x10);
+	ck_assert_uint_eq(ecam_read(3, 2, 2), 0x1042);
+	ck_assert_uint_eq(ecam_read(3, 1, 1), 0x1A);
+	/* Unaligned across a dword: the bytes it covers. */
+	ck_assert_uint_eq(ecam_read(3, 3, 2), 0x0610);
+	/* 0xCF8 takes dword accesses only. */
+	pci_cf8_io(bus, 1, d, 2, false);
+	ck_assert_uint_eq(d[0] & d[1], 0xFF);
+}
+END_TEST
+
+START_TEST(read_only_fields_stay)
+{
+	ecam_write(3, 0, 0xFFFFFFFF, 4);
+	ecam_write(3, 0x08, 0, 4);
+	ecam_write(3, 0x2C, 0, 4);
+	ecam_write(3, PCI_CAP_PTR, 0x80, 1);
+	ck_assert_uint_eq(ecam_read(3, 0, 4), 0x10421AF4);
+	ck_assert_uint_eq(ecam_read(3, 0x08, 4), 0x01800001);
+	ck_assert_uint_eq(ecam_read(3, 0x2C, 4), 0x00021AF4);
+	ck_assert_uint_eq(ecam_read(3, PCI_CAP_PTR, 1), 0x40);
+	/* Command: only its writable bits. */
+	ecam_write(3, PCI_COMMAND, 0xFFFF, 2);
+	ck_assert_uint_eq(ecam_read(3, PCI_COMMAND, 2), 0x0546);
+}
+END_TEST
+
+START_TEST(status_bits_clear_on_one)
+{
+	dev.cfg[PCI_STATUS + 1] |= 0x80;	/* detected parity error */
+	ecam_write(3, PCI_STATUS, 0, 2);
+	ck_assert_uint_eq(ecam_read(3, PCI_STATUS, 2) & 0x8000, 0x8000);
+	ecam_write(3, PCI_STATUS, 0x8000 | PCI_STATUS_CAP_LIST, 2);
+	ck_assert_uint_eq(ecam_read(3, PCI_STATUS, 2),
+			  PCI_STATUS_CAP_LIST);
+}
+END_TEST
+
+START_TEST(bars_placed_aligned)
+{
+	uint64_t b0 = pci_dev_bar_addr(&dev, 0), b2 = pci_dev_bar_addr(&dev, 2);
+
+	ck_assert_uint_ge(b0, WIN64);
+	ck_assert_uint_eq(b0 & 0x3FFF, 0);
+	ck_assert_uint_ge(b2, WIN32);
+	ck_assert_uint_lt(b2, WIN32 + WIN32_SIZE);
+	ck_assert_uint_eq(ecam_read(3, 0x10, 4), (uint32_t)b0 | 4);
+	ck_assert_uint_eq(ecam_read(3, 0x14, 4), b0 >> 32);
+	ck_assert_uint_eq(ecam_read(3, 0x18, 4), (uint32_t)b2);
+	ck_assert_uint_eq(ecam_read(3, 0x1C, 4), 0);	/* not implemented */
+	ck_assert_uint_eq(ecam_read(3, PCI_COMMAND, 2) & 6, 6);
+}
+END_TEST
+
+START_TEST(bar_sizing)
+{
+	uint32_t lo = ecam_read(3, 0x10, 4), hi = ecam_read(3, 0x14, 4);
+
+	ecam_write(3, 0x10, 0xFFFFFFFF, 4);
+	ecam_write(3, 0x14, 0xFFFFFFFF, 4);
+	ck_assert_uint_eq(ecam_read(3, 0x10, 4), 0xFFFFC004);
+	ck_assert_uint_eq(ecam_read(3, 0x14, 4), 0xFFFFFFFF);
+	ecam_write(3, 0x18, 0xFFFFFFFF, 4);
+	ck_assert_uint_eq(ecam_read(3, 0x18, 4), 0xFFFFF000);
+	ecam_write(3, 0x1C, 0xFFFFFFFF, 4);
+	ck_assert_uint_eq(ecam_read(3, 0x1C, 4), 0);
+	ecam_write(3, 0x10, lo, 4);
+	ecam_write(3, 0x14, hi, 4);
+	ck_assert_uint_eq(pci_dev_bar_addr(&dev, 0),
+			  (uint64_t)hi << 32 | (lo & ~0xFu));
+}
+END_TEST
+
+START_TEST(bar_dispatch_follows_moves)
+{
+	void *w32;
+	uint64_t base, size, b2 = pci_dev_bar_addr(&dev, 2);
+	uint8_t d[4];
+
+	w32 = pci_bus_window(bus, 0, &base, &size);
+	ck_assert_uint_eq(base, WIN32);
+	pci_bar_io(w32, b2 - WIN32 + 0x10, d, 4, false);
+	ck_assert_int_eq(rec2.calls, 1);
+	ck_assert_uint_eq(rec2.offset, 0x10);
+	ck_assert_uint_eq(le32(d), 0x5A5A5A5A);
+	/* Straddling the BAR's end: nobody's. */
+	pci_bar_io(w32, b2 - WIN32 + 0xFFE, d, 4, false);
+	ck_assert_int_eq(rec2.calls, 1);
+	ck_assert_uint_eq(le32(d), 0xFFFFFFFF);
+	/* The guest moves BAR2 up by 64 KiB. */
+	ecam_write(3, 0x18, (uint32_t)b2 + 0x10000, 4);
+	ck_assert_int_eq(mv.calls, 1);
+	ck_assert_uint_eq(mv.bar, 2);
+	ck_assert_uint_eq(mv.old, b2);
+	ck_assert_uint_eq(mv.new, b2 + 0x10000);
+	pci_bar_io(w32, b2 - WIN32, d, 4, false);
+	ck_assert_int_eq(rec2.calls, 1);
+	pci_bar_io(w32, b2 + 0x10000 - WIN32 + 4, d, 2, true);
+	ck_assert_int_eq(rec2.calls, 2);
+	ck_assert_uint_eq(rec2.offset, 4);
+	ck_assert_uint_eq(rec2.len, 2);
+}
+END_TEST
+
+START_TEST(memory_decode_off_stops_bars)
+{
+	uint64_t base, size, b0 = pci_dev_bar_addr(&dev, 0);
+	void *w64 = pci_bus_window(bus, 1, &base, &size);
+	uint8_t d[4];
+
+	ecam_write(3, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	ck_assert_int_eq(mv.calls, 2);
+	ck_assert_uint_eq(pci_dev_bar_addr(&dev, 0), PCI_ADDR_NONE);
+	pci_bar_io(w64, b0 - base, d, 4, false);
+	ck_assert_int_eq(rec0.calls, 0);
+	ck_assert_uint_eq(le32(d), 0xFFFFFFFF);
+	ecam_write(3, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	ck_assert_int_eq(mv.calls, 4);
+	ck_assert_uint_eq(mv.new, pci_dev_bar_addr(&dev, 2));
+	pci_bar_io(w64, b0 - base, d, 4, false);
+	ck_assert_int_eq(rec0.calls, 1);
+}
+END_TEST
+
+START_TEST(capabilities_linked)
+{
+	static const uint8_t cap2[4] = { 0x11, 0, 0, 0 };
+	struct pci_dev d2;
+
+	ck_assert_uint_eq(ecam_read(3, 0x40, 4), 0x01080009);
+	/* Only the declared writable bits of the capability. */
+	ecam_write(3, 0x44, 0xFFFFFFFF, 4);
+	ck_assert_uint_eq(ecam_read(3, 0x44, 4), 0x05040FFF);
+	ck_assert_int_ge(mv.writes, 1);
+	pci_dev_init(&d2, 1, 2, 0, 0, 0, 0);
+	ck_assert_uint_eq(d2.cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST, 0);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, cap2, 4), 0x40);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, cap2, 4), 0x44);
+	ck_assert_uint_eq(d2.cfg[PCI_CAP_PTR], 0x40);
+	ck_assert_uint_eq(d2.cfg[0x41], 0x44);
+	ck_assert_uint_eq(d2.cfg[0x45], 0);
+	ck_assert_uint_eq(d2.cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST,
+			  PCI_STATUS_CAP_LIST);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, cap2, 250), -ENOSPC);
+}
+END_TEST
+
+START_TEST(reset_restores)
+{
+	uint64_t b2 = pci_dev_bar_addr(&dev, 2);
+
+	ecam_write(3, 0x18, (uint32_t)b2 + 0x10000, 4);
+	ecam_write(3, 0x44, 0x0, 2);
+	pci_bus_reset(bus);
+	ck_assert_uint_eq(pci_dev_bar_addr(&dev, 2), b2);
+	ck_assert_uint_eq(mv.resets, 1);
+	ck_assert_uint_eq(mv.new, b2);
+	ck_assert_uint_eq(ecam_read(3, 0x44, 2), 0x0302);
+}
+END_TEST
+
+START_TEST(add_errors)
+{
+	struct pci_dev d2, d3;
+
+	pci_dev_init(&d2, 1, 2, 0, 0, 0, 0);
+	ck_assert_int_eq(pci_bus_add(bus, 3, &d2), -EBUSY);
+	ck_assert_int_eq(pci_bus_add(bus, -1, &d2), 1);
+	ck_assert_int_eq(d2.slot, 1);
+	pci_dev_init(&d3, 1, 2, 0, 0, 0, 0);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 5, 0x1000, PCI_BAR_MEM64,
+					 rec_io, NULL), -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 0, 0x1800, 0, rec_io, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 0, 0x800, 0, rec_io, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 6, 0x1000, 0, rec_io, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 0, 0x1000, PCI_BAR_MEM64,
+					 rec_io, NULL), 0);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 1, 0x1000, 0, rec_io, NULL),
+			 -EINVAL);
+	/* A BAR larger than what is left of its window. */
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 2, 1ULL << 31, 0, rec_io,
+					 NULL), 0);
+	ck_assert_int_eq(pci_bus_add(bus, -1, &d3), -ENOSPC);
+	ck_assert_int_eq(d3.slot, -1);
+}
+END_TEST
+
+START_TEST(bdf_format)
+{
+	char buf[16];
+
+	pci_dev_bdf(&dev, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0000:00:03.0");
+}
+END_TEST
+
+START_TEST(slots_fill_up)
+{
+	static struct pci_dev many[PCI_SLOTS];
+	int i, n = 0;
+
+	for (i = 0; i < PCI_SLOTS; i++) {
+		pci_dev_init(&many[i], 1, 2, 0, 0, 0, 0);
+		if (pci_bus_add(bus, -1, &many[i]) > 0)
+			n++;
+	}
+	ck_assert_int_eq(n, PCI_SLOTS - 2);	/* the bridge and dev */
+}
+END_TEST
+
+Suite *pci_suite(void)
+{
+	const TTest *const tests[] = {
+		host_bridge_through_both, absent_functions_read_ones,
+		sub_dword_accesses, read_only_fields_stay,
+		status_bits_clear_on_one, bars_placed_aligned, bar_sizing,
+		bar_dispatch_follows_moves, memory_decode_off_stops_bars,
+		capabilities_linked, reset_restores, add_errors, bdf_format,
+		slots_fill_up,
+	};
+	Suite *s = suite_create("pci");
+	TCase *tc = tcase_create("pci");
+	unsigned int i;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	return s;
+}
