@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi/aml.h"
 #include "devices/pci.h"
 
 #define PCI_HOST_VENDOR		0x8086
@@ -394,6 +395,8 @@ void pci_bus_reset(struct pci_bus *b)
 	struct pci_dev *d;
 	unsigned int s;
 
+	if (!b)
+		return;
 	pthread_rwlock_wrlock(&b->lock);
 	b->cf8 = 0;
 	for (s = 0; s < PCI_SLOTS; s++) {
@@ -432,4 +435,41 @@ void pci_bus_free(struct pci_bus *b)
 		return;
 	pthread_rwlock_destroy(&b->lock);
 	free(b);
+}
+
+static struct aml *pci_crs(struct aml_ctx *ctx, const struct pci_bus *b)
+{
+	struct aml *crs = aml_resource_template(ctx);
+
+	aml_append(crs, aml_word_bus_number(ctx, 0, 0));
+	aml_append(crs, aml_io(ctx, 0xCF8, 0xCF8, 1, PCI_CF8_LEN));
+	aml_append(crs, aml_dword_memory(ctx, b->win[0].base,
+					 b->win[0].size));
+	if (b->win[1].size)
+		aml_append(crs, aml_qword_memory(ctx, b->win[1].base,
+						 b->win[1].size));
+	return crs;
+}
+
+struct aml *pci_aml(struct aml_ctx *ctx, struct pci_bus *b)
+{
+	struct aml *dev = aml_device(ctx, "\\_SB.PC00"), *slot;
+	char name[8];
+	unsigned int s;
+
+	aml_append(dev, aml_name_decl(ctx, "_HID", aml_eisaid(ctx, "PNP0A08")));
+	aml_append(dev, aml_name_decl(ctx, "_CID", aml_eisaid(ctx, "PNP0A03")));
+	aml_append(dev, aml_name_decl(ctx, "_UID", aml_int(ctx, 0)));
+	aml_append(dev, aml_name_decl(ctx, "_SEG", aml_int(ctx, 0)));
+	aml_append(dev, aml_name_decl(ctx, "_BBN", aml_int(ctx, 0)));
+	aml_append(dev, aml_name_decl(ctx, "_CRS", pci_crs(ctx, b)));
+	for (s = 1; s < PCI_SLOTS; s++) {
+		snprintf(name, sizeof(name), "S%03u", s);
+		slot = aml_device(ctx, name);
+		aml_append(slot, aml_name_decl(ctx, "_ADR",
+					       aml_int(ctx, s << 16)));
+		aml_append(slot, aml_name_decl(ctx, "_SUN", aml_int(ctx, s)));
+		aml_append(dev, slot);
+	}
+	return dev;
 }

@@ -36,6 +36,8 @@
 /* A BAR that does not decode (memory space off, or no such BAR). */
 #define PCI_ADDR_NONE		UINT64_MAX
 
+struct aml;
+struct aml_ctx;
 struct pci_bus;
 struct pci_dev;
 
@@ -122,5 +124,12 @@ void pci_bar_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		bool is_write);
 void *pci_bus_window(struct pci_bus *b, unsigned int i, uint64_t *base,
 		     uint64_t *size);
+
+/*
+ * \_SB.PC00, the host bridge (PNP0A08): bus 0, the 0xCF8 ports and the
+ * two BAR windows in its _CRS; one Snnn device per slot 1..31 with _ADR
+ * and _SUN, for hotplug to hang its methods on.
+ */
+struct aml *pci_aml(struct aml_ctx *ctx, struct pci_bus *b);
 
 #endif

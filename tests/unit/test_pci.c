@@ -1,9 +1,13 @@
 /* PCI configuration space, BAR sizing and dispatch: no KVM needed. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "acpi/aml.h"
 #include "devices/pci.h"
+#include "tests/unit/iasl.h"
 
 #define WIN32		0xC0000000ULL
 #define WIN32_SIZE	0x20000000ULL
@@ -380,6 +384,43 @@ START_TEST(slots_fill_up)
 }
 END_TEST
 
+/* \_SB.PC00 in a DSDT: iasl takes it and gives the same AML back. */
+START_TEST(aml_host_bridge)
+{
+	static const char *const want[] = {
+		"Device (\\_SB.PC00)", "EisaId (\"PNP0A08\")", "EisaId (\"PNP0A03\")",
+		"Name (_SEG, Zero)", "Name (_BBN, Zero)",
+		"WordBusNumber (ResourceProducer, MinFixed, MaxFixed",
+		"0x0CF8,", "DWordMemory (ResourceProducer, PosDecode, MinFixed, "
+		"MaxFixed, NonCacheable, ReadWrite", "0xC0000000,", "0xDFFFFFFF,",
+		"QWordMemory (ResourceProducer", "0x0000000800000000,",
+		"Device (S001)", "Device (S031)", "Name (_ADR, 0x001F0000)",
+		"Name (_SUN, 0x1F)",
+	};
+	struct aml_ctx *ctx = aml_ctx_new();
+	struct aml *a = pci_aml(ctx, bus);
+	size_t len = aml_size(a), i;
+	uint8_t *aml = malloc(len), *t;
+	char *dsl;
+
+	ck_assert_ptr_nonnull(aml);
+	aml_encode(a, aml);
+	t = iasl_make_dsdt(aml, len);
+	dsl = iasl_round_trip("pci", t);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (!strstr(dsl, want[i]))
+			fprintf(stderr, "%s\n", dsl);
+		ck_assert_msg(strstr(dsl, want[i]), "no \"%s\" in the "
+			      "disassembly (on stderr)", want[i]);
+	}
+	ck_assert_uint_eq(iasl_count(dsl, "Device (S"), PCI_SLOTS - 1);
+	free(dsl);
+	free(t);
+	free(aml);
+	aml_ctx_free(ctx);
+}
+END_TEST
+
 Suite *pci_suite(void)
 {
 	const TTest *const tests[] = {
@@ -397,6 +438,12 @@ Suite *pci_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("pci_aml");
+	tcase_add_unchecked_fixture(tc, iasl_setup, iasl_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, aml_host_bridge);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
 }
