@@ -18,19 +18,19 @@
 #define PCI_HOST_DEVICE		0x0D57
 #define PCI_HOST_CLASS		0x060000
 #define PCI_REVISION		0x08
-#define PCI_CLASS_PROG		0x09
-#define PCI_HEADER_TYPE		0x0E
-#define PCI_SUBSYS_ID		0x2E
 #define PCI_INTERRUPT_LINE	0x3C
-#define PCI_CAP_START		0x40
 #define PCI_BAR_ADDR_MASK	(~0xFULL)
 #define PCI_BAR_TYPE_64		0x4
 #define PCI_BAR_PREFETCH_BIT	0x8
+/* Memory, bus master, parity, SERR, INTx disable: no I/O space. */
+#define PCI_COMMAND_WMASK	0x0546
+/* Master parity, target/master aborts, SERR, parity error. */
+#define PCI_STATUS_W1C		0xF900
 #define CF8_ENABLE		0x80000000u
 
 struct pci_window {
 	struct pci_bus *bus;
-	uint64_t base, size, next;	/* next: pci_bus_add's cursor */
+	uint64_t base, size;
 };
 
 struct pci_bus {
@@ -53,14 +53,14 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, v >> 16);
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static uint16_t get16(const uint8_t *p)
 {
 	return p[0] | p[1] << 8;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return get16(p) | (uint32_t)get16(p + 2) << 16;
 }
 
 void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device,
@@ -77,15 +77,13 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device,
 	put16(d->cfg + PCI_CLASS_PROG + 1, class_code >> 8);
 	put16(d->cfg + PCI_SUBSYS_VENDOR, subsys_vendor);
 	put16(d->cfg + PCI_SUBSYS_ID, subsys_id);
-	/* Command: memory, bus master, parity, SERR, INTx disable. */
-	put16(d->wmask + PCI_COMMAND, 0x0546);
-	/* Status: parity, target/master aborts, SERR, parity error. */
-	put16(d->w1cmask + PCI_STATUS + 0, 0xF900);
+	put16(d->wmask + PCI_COMMAND, PCI_COMMAND_WMASK);
+	put16(d->w1cmask + PCI_STATUS, PCI_STATUS_W1C);
 	d->wmask[PCI_INTERRUPT_LINE] = 0xFF;
 	d->cap_end = PCI_CAP_START;
 	d->slot = -1;
 	for (i = 0; i < PCI_NUM_BARS; i++)
-		d->decoded[i] = PCI_ADDR_NONE;
+		d->assigned[i] = d->decoded[i] = PCI_ADDR_NONE;
 }
 
 static bool pci_pow2(uint64_t v)
@@ -93,25 +91,36 @@ static bool pci_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+static bool pci_bar_ok(const struct pci_dev *d, unsigned int bar,
+		       uint64_t size, unsigned int flags)
+{
+	bool is64 = flags & PCI_BAR_MEM64;
+
+	if (bar >= PCI_NUM_BARS || (is64 && bar + 1 >= PCI_NUM_BARS))
+		return false;
+	if (!pci_pow2(size) || size < 4096 || (!is64 && size > 1ULL << 31))
+		return false;
+	/* Taken, or the upper half of a 64-bit BAR below. */
+	if (d->bars[bar].size || (is64 && d->bars[bar + 1].size))
+		return false;
+	return !bar || !(d->bars[bar - 1].flags & PCI_BAR_MEM64);
+}
+
 int pci_dev_add_bar(struct pci_dev *d, unsigned int bar, uint64_t size,
 		    unsigned int flags, pci_io_fn fn, void *opaque)
 {
-	bool is64 = flags & PCI_BAR_MEM64;
 	uint64_t mask = ~(size - 1);
-	uint8_t *reg = d->cfg + PCI_BAR0 + 4 * bar;
-	uint8_t *wm = d->wmask + PCI_BAR0 + 4 * bar;
+	uint8_t *reg, *wm;
 
-	if (bar >= PCI_NUM_BARS || (is64 && bar + 1 >= PCI_NUM_BARS) ||
-	    !pci_pow2(size) || size < 4096 || (!is64 && size > 1ULL << 31) ||
-	    !fn || d->bars[bar].size || (bar && d->bars[bar - 1].size &&
-	    (d->bars[bar - 1].flags & PCI_BAR_MEM64)) ||
-	    (is64 && d->bars[bar + 1].size))
+	if (!fn || !pci_bar_ok(d, bar, size, flags))
 		return -EINVAL;
+	reg = d->cfg + PCI_BAR0 + 4 * bar;
+	wm = d->wmask + PCI_BAR0 + 4 * bar;
 	d->bars[bar] = (struct pci_bar){ size, flags, fn, opaque };
-	put32(reg, (is64 ? PCI_BAR_TYPE_64 : 0) |
+	put32(reg, (flags & PCI_BAR_MEM64 ? PCI_BAR_TYPE_64 : 0) |
 		   (flags & PCI_BAR_PREFETCH ? PCI_BAR_PREFETCH_BIT : 0));
 	put32(wm, (uint32_t)mask & PCI_BAR_ADDR_MASK);
-	if (is64)
+	if (flags & PCI_BAR_MEM64)
 		put32(wm + 4, mask >> 32);
 	return 0;
 }
@@ -120,7 +129,9 @@ int pci_dev_add_cap(struct pci_dev *d, const void *cap, unsigned int len)
 {
 	unsigned int off = d->cap_end;
 
-	if (len < 2 || off + len > PCI_CFG_SIZE)
+	if (len < 2)
+		return -EINVAL;
+	if (off >= PCI_CFG_SIZE || len > PCI_CFG_SIZE - off)
 		return -ENOSPC;
 	memcpy(d->cfg + off, cap, len);
 	d->cfg[off + 1] = 0;
@@ -135,11 +146,13 @@ int pci_dev_add_cap(struct pci_dev *d, const void *cap, unsigned int len)
 	return off;
 }
 
-void pci_dev_set_wmask(struct pci_dev *d, unsigned int off,
-		       const uint8_t *mask, unsigned int len)
+int pci_dev_set_wmask(struct pci_dev *d, unsigned int off,
+		      const uint8_t *mask, unsigned int len)
 {
-	if (off < PCI_CFG_SIZE && len <= PCI_CFG_SIZE - off)
-		memcpy(d->wmask + off, mask, len);
+	if (off >= PCI_CFG_SIZE || len > PCI_CFG_SIZE - off)
+		return -EINVAL;
+	memcpy(d->wmask + off, mask, len);
+	return 0;
 }
 
 /* The address BAR bar's registers hold, decoding or not. */
@@ -150,7 +163,7 @@ static uint64_t pci_bar_reg(const struct pci_dev *d, unsigned int bar)
 
 	if (d->bars[bar].flags & PCI_BAR_MEM64)
 		addr |= (uint64_t)get32(reg + 4) << 32;
-	return addr & ~(d->bars[bar].size - 1);
+	return addr;
 }
 
 static uint64_t pci_bar_decode(const struct pci_dev *d, unsigned int bar)
@@ -161,26 +174,38 @@ static uint64_t pci_bar_decode(const struct pci_dev *d, unsigned int bar)
 	return pci_bar_reg(d, bar);
 }
 
+/* With the lock held for writing; others read decoded without it. */
+static void pci_dev_set_decoded(struct pci_dev *d, unsigned int bar,
+				uint64_t now)
+{
+	uint64_t old = d->decoded[bar];
+
+	if (now == old)
+		return;
+	__atomic_store_n(&d->decoded[bar], now, __ATOMIC_RELAXED);
+	if (d->bar_moved)
+		d->bar_moved(d, bar, old, now);
+}
+
 /* After a write or a reset: tell the device which BARs moved. */
 static void pci_dev_update_bars(struct pci_dev *d)
 {
 	unsigned int i;
-	uint64_t now, old;
 
-	for (i = 0; i < PCI_NUM_BARS; i++) {
-		now = pci_bar_decode(d, i);
-		old = d->decoded[i];
-		if (now == old)
-			continue;
-		d->decoded[i] = now;
-		if (d->bar_moved)
-			d->bar_moved(d, i, old, now);
-	}
+	for (i = 0; i < PCI_NUM_BARS; i++)
+		pci_dev_set_decoded(d, i, pci_bar_decode(d, i));
 }
 
 uint64_t pci_dev_bar_addr(const struct pci_dev *d, unsigned int bar)
 {
-	return bar < PCI_NUM_BARS ? d->decoded[bar] : PCI_ADDR_NONE;
+	if (bar >= PCI_NUM_BARS)
+		return PCI_ADDR_NONE;
+	return __atomic_load_n(&d->decoded[bar], __ATOMIC_RELAXED);
+}
+
+int pci_dev_slot(const struct pci_dev *d)
+{
+	return d->slot;
 }
 
 void pci_dev_bdf(const struct pci_dev *d, char *buf, unsigned int len)
@@ -201,19 +226,19 @@ static void pci_cfg_read(const struct pci_dev *d, unsigned int reg,
 static void pci_cfg_write(struct pci_dev *d, unsigned int reg,
 			  const uint8_t *data, uint32_t len)
 {
-	unsigned int n = 0, r;
+	unsigned int r;
 	uint32_t i;
 
-	for (i = 0; i < len && reg + i < PCI_CFG_SIZE; i++, n++) {
+	if (reg >= PCI_CFG_SIZE)
+		return;
+	for (i = 0; i < len; i++) {
 		r = reg + i;
 		d->cfg[r] = (d->cfg[r] & ~d->wmask[r]) | (data[i] & d->wmask[r]);
 		d->cfg[r] &= ~(data[i] & d->w1cmask[r]);
 	}
-	if (!n)
-		return;
 	pci_dev_update_bars(d);
 	if (d->cfg_written)
-		d->cfg_written(d, reg, n);
+		d->cfg_written(d, reg, len);
 }
 
 /* Bus 0, function 0 only: anything else is absent. */
@@ -225,65 +250,77 @@ static struct pci_dev *pci_bus_dev(struct pci_bus *b, unsigned int bus,
 	return b->slots[slot];
 }
 
-static void pci_config_access(struct pci_bus *b, struct pci_dev *d,
+/* 1, 2 or 4 bytes inside one dword, as Linux and real chipsets do. */
+static bool pci_cfg_size_ok(unsigned int reg, uint32_t len)
+{
+	return (len == 1 || len == 2 || len == 4) && (reg & 3) + len <= 4;
+}
+
+/* reg below PCI_ECAM_FN_SIZE; slots only change under the write lock. */
+static void pci_config_access(struct pci_bus *b, unsigned int bus,
+			      unsigned int slot, unsigned int fn,
 			      unsigned int reg, uint8_t *data, uint32_t len,
 			      bool is_write)
 {
-	if (!d) {
+	struct pci_dev *d;
+
+	if (is_write)
+		pthread_rwlock_wrlock(&b->lock);
+	else
+		pthread_rwlock_rdlock(&b->lock);
+	d = pci_bus_dev(b, bus, slot, fn);
+	if (!d || !pci_cfg_size_ok(reg, len)) {
 		if (!is_write)
 			memset(data, 0xff, len);
-		return;
-	}
-	if (is_write) {
-		pthread_rwlock_wrlock(&b->lock);
+	} else if (is_write) {
 		pci_cfg_write(d, reg, data, len);
 	} else {
-		pthread_rwlock_rdlock(&b->lock);
 		pci_cfg_read(d, reg, data, len);
 	}
 	pthread_rwlock_unlock(&b->lock);
 }
 
-/*
- * 0xCF8 answers dword accesses only (as on real chipsets); 0xCFC-0xCFF
- * reach the register 0xCF8 selects, at the byte the port offset gives.
- */
+static void pci_cf8_addr(struct pci_bus *b, uint64_t offset, uint8_t *data,
+			 uint32_t len, bool is_write)
+{
+	if (offset || len != 4) {
+		if (!is_write)
+			memset(data, 0xff, len);
+	} else if (is_write) {
+		__atomic_store_n(&b->cf8, get32(data), __ATOMIC_RELAXED);
+	} else {
+		put32(data, __atomic_load_n(&b->cf8, __ATOMIC_RELAXED));
+	}
+}
+
 void pci_cf8_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		bool is_write)
 {
 	struct pci_bus *b = opaque;
-	struct pci_dev *d;
 	uint32_t a;
 
 	if (offset < 4) {
-		if (offset || len != 4) {
-			if (!is_write)
-				memset(data, 0xff, len);
-		} else if (is_write) {
-			__atomic_store_n(&b->cf8, get32(data), __ATOMIC_RELAXED);
-		} else {
-			put32(data, __atomic_load_n(&b->cf8, __ATOMIC_RELAXED));
-		}
+		pci_cf8_addr(b, offset, data, len, is_write);
 		return;
 	}
 	a = __atomic_load_n(&b->cf8, __ATOMIC_RELAXED);
-	d = (a & CF8_ENABLE) ? pci_bus_dev(b, (a >> 16) & 0xFF,
-					   (a >> 11) & 0x1F, (a >> 8) & 7) : NULL;
-	if (offset - 4 + len > 4)
-		d = NULL;	/* cannot happen within the 8-byte range */
-	pci_config_access(b, d, (a & 0xFC) + (offset - 4), data, len,
+	if (!(a & CF8_ENABLE) || offset >= PCI_CF8_LEN) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	/* An access past 0xCFF crosses the dword: refused as such. */
+	pci_config_access(b, (a >> 16) & 0xFF, (a >> 11) & 0x1F,
+			  (a >> 8) & 7, (a & 0xFC) + (offset - 4), data, len,
 			  is_write);
 }
 
 void pci_ecam_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		 bool is_write)
 {
-	struct pci_bus *b = opaque;
-	struct pci_dev *d = pci_bus_dev(b, offset >> 20, (offset >> 15) & 0x1F,
-					(offset >> 12) & 7);
-
-	pci_config_access(b, d, offset & (PCI_ECAM_FN_SIZE - 1), data, len,
-			  is_write);
+	pci_config_access(opaque, offset >> 20, (offset >> 15) & 0x1F,
+			  (offset >> 12) & 7, offset & (PCI_ECAM_FN_SIZE - 1),
+			  data, len, is_write);
 }
 
 /* The decoding BAR that holds [addr, addr + len), or NULL. */
@@ -292,13 +329,15 @@ static struct pci_dev *pci_bar_find(struct pci_bus *b, uint64_t addr,
 {
 	struct pci_dev *d;
 	unsigned int s, i;
+	uint64_t base;
 
 	for (s = 0; s < PCI_SLOTS; s++) {
 		d = b->slots[s];
 		for (i = 0; d && i < PCI_NUM_BARS; i++) {
-			if (d->decoded[i] == PCI_ADDR_NONE ||
-			    addr < d->decoded[i] ||
-			    addr - d->decoded[i] + len > d->bars[i].size)
+			base = d->decoded[i];
+			if (base == PCI_ADDR_NONE || addr < base ||
+			    len > d->bars[i].size ||
+			    addr - base > d->bars[i].size - len)
 				continue;
 			*bar = i;
 			return d;
@@ -317,7 +356,7 @@ void pci_bar_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	unsigned int bar;
 
 	pthread_rwlock_rdlock(&b->lock);
-	d = pci_bar_find(b, addr, len, &bar);
+	d = offset < w->size ? pci_bar_find(b, addr, len, &bar) : NULL;
 	if (d)
 		d->bars[bar].fn(d->bars[bar].opaque, addr - d->decoded[bar],
 				data, len, is_write);
@@ -336,26 +375,77 @@ void *pci_bus_window(struct pci_bus *b, unsigned int i, uint64_t *base,
 	return &b->win[i];
 }
 
-static int pci_place_bars(struct pci_bus *b, struct pci_dev *d)
+/* d's BARs and those of the devices on b: where evmm put them. */
+static bool pci_assigned_overlap(const struct pci_bus *b,
+				 const struct pci_dev *d, uint64_t addr,
+				 uint64_t size, uint64_t *end)
 {
-	struct pci_window *w;
-	uint64_t addr;
+	const struct pci_dev *o;
+	unsigned int s, i;
+
+	for (s = 0; s <= PCI_SLOTS; s++) {
+		o = s < PCI_SLOTS ? b->slots[s] : d;
+		for (i = 0; o && i < PCI_NUM_BARS; i++) {
+			if (o->assigned[i] == PCI_ADDR_NONE ||
+			    o->assigned[i] >= addr + size ||
+			    o->assigned[i] + o->bars[i].size <= addr)
+				continue;
+			*end = o->assigned[i] + o->bars[i].size;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The lowest free naturally aligned address in w: every overlap pushes
+ * the candidate past a BAR, so this ends after as many BARs at most.
+ */
+static int pci_window_alloc(const struct pci_bus *b, const struct pci_dev *d,
+			    const struct pci_window *w, uint64_t size,
+			    uint64_t *out)
+{
+	uint64_t addr = w->base, end;
+
+	for (;;) {
+		if (addr > UINT64_MAX - (size - 1))
+			return -ENOSPC;
+		addr = (addr + size - 1) & ~(size - 1);
+		if (size > w->size || addr - w->base > w->size - size)
+			return -ENOSPC;
+		if (!pci_assigned_overlap(b, d, addr, size, &end))
+			break;
+		addr = end;
+	}
+	*out = addr;
+	return 0;
+}
+
+static int pci_place_bars(const struct pci_bus *b, struct pci_dev *d)
+{
+	const struct pci_bar *bar;
 	unsigned int i;
 	uint8_t *reg;
+	uint64_t addr;
+	int ret;
 
 	for (i = 0; i < PCI_NUM_BARS; i++) {
-		if (!d->bars[i].size)
+		bar = &d->bars[i];
+		if (!bar->size)
 			continue;
-		w = &b->win[d->bars[i].flags & PCI_BAR_MEM64 ? 1 : 0];
-		addr = (w->next + d->bars[i].size - 1) &
-		       ~(d->bars[i].size - 1);
-		if (addr < w->next || addr - w->base > w->size ||
-		    d->bars[i].size > w->size - (addr - w->base))
-			return -ENOSPC;
-		w->next = addr + d->bars[i].size;
+		ret = -ENOSPC;
+		if (bar->flags & PCI_BAR_MEM64)
+			ret = pci_window_alloc(b, d, &b->win[1], bar->size,
+					       &addr);
+		if (ret && (bar->size <= 1ULL << 31))
+			ret = pci_window_alloc(b, d, &b->win[0], bar->size,
+					       &addr);
+		if (ret)
+			return ret;
+		d->assigned[i] = addr;
 		reg = d->cfg + PCI_BAR0 + 4 * i;
 		put32(reg, (get32(reg) & 0xF) | (uint32_t)addr);
-		if (d->bars[i].flags & PCI_BAR_MEM64)
+		if (bar->flags & PCI_BAR_MEM64)
 			put32(reg + 4, addr >> 32);
 	}
 	return 0;
@@ -363,9 +453,11 @@ static int pci_place_bars(struct pci_bus *b, struct pci_dev *d)
 
 int pci_bus_add(struct pci_bus *b, int slot, struct pci_dev *d)
 {
-	struct pci_window saved[2];
+	unsigned int i;
 	int ret;
 
+	if (slot < -1 || d->slot >= 0)
+		return -EINVAL;
 	if (slot < 0)
 		for (slot = 1; slot < PCI_SLOTS && b->slots[slot]; slot++)
 			;
@@ -373,21 +465,37 @@ int pci_bus_add(struct pci_bus *b, int slot, struct pci_dev *d)
 		return -ENOSPC;
 	if (b->slots[slot])
 		return -EBUSY;
-	memcpy(saved, b->win, sizeof(saved));
 	ret = pci_place_bars(b, d);
 	if (ret) {
-		memcpy(b->win, saved, sizeof(saved));
+		for (i = 0; i < PCI_NUM_BARS; i++)
+			d->assigned[i] = PCI_ADDR_NONE;
 		return ret;
 	}
 	put16(d->cfg + PCI_COMMAND, get16(d->cfg + PCI_COMMAND) |
 	      PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	memcpy(d->init, d->cfg, sizeof(d->init));
-	d->slot = slot;
 	pthread_rwlock_wrlock(&b->lock);
+	d->slot = slot;
 	b->slots[slot] = d;
 	pci_dev_update_bars(d);
 	pthread_rwlock_unlock(&b->lock);
 	return slot;
+}
+
+void pci_bus_remove(struct pci_bus *b, struct pci_dev *d)
+{
+	unsigned int i;
+
+	if (d->slot < 1 || d->slot >= PCI_SLOTS || b->slots[d->slot] != d)
+		return;
+	pthread_rwlock_wrlock(&b->lock);
+	b->slots[d->slot] = NULL;
+	d->slot = -1;
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		pci_dev_set_decoded(d, i, PCI_ADDR_NONE);
+		d->assigned[i] = PCI_ADDR_NONE;
+	}
+	pthread_rwlock_unlock(&b->lock);
 }
 
 void pci_bus_reset(struct pci_bus *b)
@@ -411,18 +519,26 @@ void pci_bus_reset(struct pci_bus *b)
 	pthread_rwlock_unlock(&b->lock);
 }
 
+/* base + size must not wrap: pci_assigned_overlap adds them. */
+static bool pci_window_ok(uint64_t base, uint64_t size)
+{
+	return size <= UINT64_MAX - base;
+}
+
 struct pci_bus *pci_bus_new(uint64_t win32_base, uint64_t win32_size,
 			    uint64_t win64_base, uint64_t win64_size)
 {
-	struct pci_bus *b = calloc(1, sizeof(*b));
+	struct pci_bus *b;
 
+	if (!pci_window_ok(win32_base, win32_size) ||
+	    !pci_window_ok(win64_base, win64_size))
+		return NULL;
+	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	pthread_rwlock_init(&b->lock, NULL);
-	b->win[0] = (struct pci_window){ b, win32_base, win32_size,
-					 win32_base };
-	b->win[1] = (struct pci_window){ b, win64_base, win64_size,
-					 win64_base };
+	b->win[0] = (struct pci_window){ b, win32_base, win32_size };
+	b->win[1] = (struct pci_window){ b, win64_base, win64_size };
 	pci_dev_init(&b->host, PCI_HOST_VENDOR, PCI_HOST_DEVICE,
 		     PCI_HOST_CLASS, 0, 0, 0);
 	pci_bus_add(b, 0, &b->host);
@@ -443,15 +559,16 @@ static struct aml *pci_crs(struct aml_ctx *ctx, const struct pci_bus *b)
 
 	aml_append(crs, aml_word_bus_number(ctx, 0, 0));
 	aml_append(crs, aml_io(ctx, 0xCF8, 0xCF8, 1, PCI_CF8_LEN));
-	aml_append(crs, aml_dword_memory(ctx, b->win[0].base,
-					 b->win[0].size));
+	if (b->win[0].size)
+		aml_append(crs, aml_dword_memory(ctx, b->win[0].base,
+						 b->win[0].size));
 	if (b->win[1].size)
 		aml_append(crs, aml_qword_memory(ctx, b->win[1].base,
 						 b->win[1].size));
 	return crs;
 }
 
-struct aml *pci_aml(struct aml_ctx *ctx, struct pci_bus *b)
+struct aml *pci_aml(struct aml_ctx *ctx, const struct pci_bus *b)
 {
 	struct aml *dev = aml_device(ctx, "\\_SB.PC00"), *slot;
 	char name[8];

@@ -1,6 +1,7 @@
 /* PCI configuration space, BAR sizing and dispatch: no KVM needed. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #define WIN32_SIZE	0x20000000ULL
 #define WIN64		0x800000000ULL
 #define WIN64_SIZE	0x100000000ULL
+#define PCI_INTERRUPT_LINE 0x3C
 
 struct rec {
 	uint64_t offset;
@@ -129,6 +131,17 @@ static void ecam_write(unsigned int slot, unsigned int off, uint32_t v,
 	pci_ecam_io(bus, (uint64_t)slot << 15 | off, d, len, true);
 }
 
+static void cf8_write(uint32_t addr, unsigned int port_off, uint32_t v,
+		      uint32_t len)
+{
+	uint8_t d[4];
+
+	set32(d, addr);
+	pci_cf8_io(bus, 0, d, 4, true);
+	set32(d, v);
+	pci_cf8_io(bus, 4 + port_off, d, len, true);
+}
+
 static uint32_t cf8_read(uint32_t addr, unsigned int port_off, uint32_t len)
 {
 	uint8_t d[4] = { 0 };
@@ -168,17 +181,66 @@ END_TEST
 
 START_TEST(sub_dword_accesses)
 {
-	uint8_t d[4] = { 0 };
-
 	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11, 1, 2), 0x421A);
 	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11, 3, 1), 0x10);
 	ck_assert_uint_eq(ecam_read(3, 2, 2), 0x1042);
 	ck_assert_uint_eq(ecam_read(3, 1, 1), 0x1A);
-	/* Unaligned across a dword: the bytes it covers. */
-	ck_assert_uint_eq(ecam_read(3, 3, 2), 0x0610);
-	/* 0xCF8 takes dword accesses only. */
+	ck_assert_uint_eq(ecam_read(3, 0x0A, 2), 0x0180);
+	/* A byte write through 0xCFD lands in Command's upper byte only. */
+	cf8_write(0x80000000 | 3 << 11 | PCI_COMMAND, 1, 0xFF, 1);
+	ck_assert_uint_eq(ecam_read(3, PCI_COMMAND, 4), 0x00100506);
+	ecam_write(3, PCI_INTERRUPT_LINE, 0x0B, 1);
+	ecam_write(3, PCI_INTERRUPT_LINE + 1, 0x0C, 1);	/* pin: RO */
+	ck_assert_uint_eq(ecam_read(3, PCI_INTERRUPT_LINE, 4), 0x0B);
+}
+END_TEST
+
+/* Crossing a dword, or not 1/2/4 bytes: all ones, writes dropped. */
+START_TEST(straddling_accesses_refused)
+{
+	uint8_t d[8];
+
+	ck_assert_uint_eq(ecam_read(3, 3, 2), 0xFFFF);
+	ck_assert_uint_eq(ecam_read(3, 2, 4), 0xFFFFFFFF);
+	ck_assert_uint_eq(ecam_read(3, 0, 3), 0xFFFFFF);
+	memset(d, 0, sizeof(d));
+	pci_ecam_io(bus, 3 << 15, d, 8, false);
+	ck_assert_uint_eq(le32(d) & le32(d + 4), 0xFFFFFFFF);
+	ecam_write(3, PCI_INTERRUPT_LINE - 1, 0xFFFF, 2);
+	ck_assert_uint_eq(ecam_read(3, PCI_INTERRUPT_LINE, 1), 0);
+	memset(d, 0xFF, sizeof(d));
+	pci_ecam_io(bus, 3 << 15 | PCI_INTERRUPT_LINE, d, 8, true);
+	ck_assert_uint_eq(ecam_read(3, PCI_INTERRUPT_LINE, 1), 0);
+	/* inl from 0xCFE: past 0xCFF. */
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11, 2, 4), 0xFFFFFFFF);
+	cf8_write(0x80000000 | 3 << 11 | PCI_INTERRUPT_LINE, 3, 0xFFFF, 2);
+	ck_assert_uint_eq(ecam_read(3, PCI_INTERRUPT_LINE, 4), 0);
+	ck_assert_int_eq(mv.writes, 0);
+}
+END_TEST
+
+/* 0xCF8: 32 bits as written; narrower accesses miss it. */
+START_TEST(cf8_address_register)
+{
+	uint8_t d[4];
+
+	set32(d, 0x80001234);
+	pci_cf8_io(bus, 0, d, 4, true);
+	memset(d, 0, sizeof(d));
+	pci_cf8_io(bus, 0, d, 4, false);
+	ck_assert_uint_eq(le32(d), 0x80001234);
+	/* Linux's type 1 probe writes a byte to 0xCFB first. */
+	d[0] = 1;
+	pci_cf8_io(bus, 3, d, 1, true);
+	pci_cf8_io(bus, 0, d, 2, true);
 	pci_cf8_io(bus, 1, d, 2, false);
 	ck_assert_uint_eq(d[0] & d[1], 0xFF);
+	pci_cf8_io(bus, 0, d, 4, false);
+	ck_assert_uint_eq(le32(d), 0x80001234);
+	/* A reset clears it. */
+	pci_bus_reset(bus);
+	pci_cf8_io(bus, 0, d, 4, false);
+	ck_assert_uint_eq(le32(d), 0);
 }
 END_TEST
 
@@ -315,6 +377,29 @@ START_TEST(capabilities_linked)
 	ck_assert_uint_eq(d2.cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST,
 			  PCI_STATUS_CAP_LIST);
 	ck_assert_int_eq(pci_dev_add_cap(&d2, cap2, 250), -ENOSPC);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, cap2, 1), -EINVAL);
+	ck_assert_int_eq(pci_dev_set_wmask(&d2, 0xFF, cap2, 2), -EINVAL);
+	ck_assert_int_eq(pci_dev_set_wmask(&d2, 0x100, cap2, 1), -EINVAL);
+	ck_assert_int_eq(pci_dev_set_wmask(&d2, 0xFE, cap2, 2), 0);
+}
+END_TEST
+
+/* A capability that ends at 0x100 leaves no room: nothing wraps to 0. */
+START_TEST(capabilities_fill_space)
+{
+	static const uint8_t big[0xB8] = { 0x09 };
+	static const uint8_t small[4] = { 0x05 };
+	struct pci_dev d2;
+
+	pci_dev_init(&d2, 1, 2, 0, 0, 0, 0);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, small, 4), 0x40);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, big, sizeof(big)), 0x44);
+	ck_assert_uint_eq(d2.cfg[0x45], 0);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, small, 4), 0xFC);
+	ck_assert_uint_eq(d2.cfg[0x45], 0xFC);
+	ck_assert_int_eq(pci_dev_add_cap(&d2, small, 2), -ENOSPC);
+	ck_assert_uint_eq(d2.cfg[PCI_VENDOR_ID], 1);
+	ck_assert_uint_eq(d2.cfg[0xFD], 0);
 }
 END_TEST
 
@@ -358,6 +443,197 @@ START_TEST(add_errors)
 					 NULL), 0);
 	ck_assert_int_eq(pci_bus_add(bus, -1, &d3), -ENOSPC);
 	ck_assert_int_eq(d3.slot, -1);
+	ck_assert_uint_eq(d3.assigned[0], PCI_ADDR_NONE);
+	/* More bad arguments: no handler, a 32-bit BAR over 2 GiB, 2 above
+	 * a 64-bit one, a 64-bit one over a taken upper half. */
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 3, 0x1000, 0, NULL, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 3, 1ULL << 32, 0, rec_io,
+					 NULL), -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 2, 0x1000, 0, rec_io, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 4, 0x1000, 0, rec_io, NULL),
+			 0);
+	ck_assert_int_eq(pci_dev_add_bar(&d3, 3, 0x1000, PCI_BAR_MEM64,
+					 rec_io, NULL), -EINVAL);
+	/* Bad slots, and a device already on the bus. */
+	ck_assert_int_eq(pci_bus_add(bus, -2, &d3), -EINVAL);
+	ck_assert_int_eq(pci_bus_add(bus, PCI_SLOTS, &d3), -ENOSPC);
+	ck_assert_int_eq(pci_bus_add(bus, 7, &dev), -EINVAL);
+	ck_assert_int_eq(pci_bus_add(bus, 0, &d3), -EBUSY);
+	/* Windows that wrap. */
+	ck_assert_ptr_null(pci_bus_new(UINT64_MAX - 0xFFF, 0x2000, 0, 0));
+	ck_assert_ptr_null(pci_bus_new(0, 0, 1ULL << 63, 1ULL << 63));
+}
+END_TEST
+
+/* Each BAR in the lowest free aligned place; a removal frees its place. */
+START_TEST(placement_and_removal)
+{
+	uint64_t base, size;
+	void *w32 = pci_bus_window(bus, 0, &base, &size);
+	struct pci_dev a, c, e;
+	uint8_t d[4];
+
+	ck_assert_uint_eq(pci_dev_bar_addr(&dev, 2), WIN32);
+	ck_assert_uint_eq(pci_dev_bar_addr(&dev, 0), WIN64);
+	pci_dev_init(&a, 1, 2, 0, 0, 0, 0);
+	pci_dev_init(&c, 1, 3, 0, 0, 0, 0);
+	pci_dev_init(&e, 1, 4, 0, 0, 0, 0);
+	ck_assert_int_eq(pci_dev_add_bar(&a, 0, 0x2000, 0, rec_io, &rec2), 0);
+	ck_assert_int_eq(pci_dev_add_bar(&a, 1, 0x1000, 0, rec_io, &rec2), 0);
+	ck_assert_int_eq(pci_dev_add_bar(&c, 0, 0x1000, 0, rec_io, &rec2), 0);
+	ck_assert_int_eq(pci_dev_add_bar(&e, 5, 0x2000, 0, rec_io, &rec2), 0);
+	a.bar_moved = on_moved;
+	ck_assert_int_eq(pci_bus_add(bus, -1, &a), 1);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a, 0), WIN32 + 0x2000);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a, 1), WIN32 + 0x1000);
+	ck_assert_int_eq(pci_bus_add(bus, -1, &c), 2);
+	ck_assert_uint_eq(pci_dev_bar_addr(&c, 0), WIN32 + 0x4000);
+	memset(&mv, 0, sizeof(mv));
+	pci_bus_remove(bus, &a);
+	ck_assert_int_eq(pci_dev_slot(&a), -1);
+	ck_assert_int_eq(mv.calls, 2);
+	ck_assert_uint_eq(mv.new, PCI_ADDR_NONE);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a, 0), PCI_ADDR_NONE);
+	ck_assert_uint_eq(ecam_read(1, 0, 4), 0xFFFFFFFF);
+	pci_bar_io(w32, 0x2000, d, 4, false);
+	ck_assert_uint_eq(le32(d), 0xFFFFFFFF);
+	ck_assert_int_eq(rec2.calls, 0);
+	pci_bus_remove(bus, &a);	/* twice: nothing */
+	ck_assert_int_eq(mv.calls, 2);
+	ck_assert_int_eq(pci_bus_add(bus, -1, &e), 1);
+	ck_assert_uint_eq(pci_dev_bar_addr(&e, 5), WIN32 + 0x2000);
+	ck_assert_int_eq(pci_bus_add(bus, 9, &a), 9);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a, 0), WIN32 + 0x6000);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a, 1), WIN32 + 0x1000);
+}
+END_TEST
+
+/* No 64-bit window (or no room in it): 64-bit BARs go below 4 GiB. */
+START_TEST(bar64_falls_back_to_win32)
+{
+	struct pci_bus *b = pci_bus_new(WIN32, WIN32_SIZE, 0, 0);
+	struct pci_dev a, c;
+
+	ck_assert_ptr_nonnull(b);
+	pci_dev_init(&a, 1, 2, 0, 0, 0, 0);
+	ck_assert_int_eq(pci_dev_add_bar(&a, 0, 0x4000, PCI_BAR_MEM64,
+					 rec_io, &rec0), 0);
+	ck_assert_int_eq(pci_bus_add(b, -1, &a), 1);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a, 0), WIN32);
+	ck_assert_uint_eq(a.cfg[PCI_BAR0] & 0xF, 4);
+	pci_dev_init(&c, 1, 2, 0, 0, 0, 0);
+	ck_assert_int_eq(pci_dev_add_bar(&c, 0, 1ULL << 32, PCI_BAR_MEM64,
+					 rec_io, &rec0), 0);
+	ck_assert_int_eq(pci_bus_add(b, -1, &c), -ENOSPC);
+	pci_bus_free(b);
+}
+END_TEST
+
+/* The guest writes the upper dword of a 64-bit BAR: it moves. */
+START_TEST(bar64_upper_half_moves)
+{
+	uint64_t base, size, b0 = pci_dev_bar_addr(&dev, 0);
+	void *w64 = pci_bus_window(bus, 1, &base, &size);
+	uint8_t d[4];
+
+	ecam_write(3, 0x14, (b0 >> 32) + 1, 4);
+	ck_assert_int_eq(mv.calls, 1);
+	ck_assert_uint_eq(mv.bar, 0);
+	ck_assert_uint_eq(mv.old, b0);
+	ck_assert_uint_eq(mv.new, b0 + (1ULL << 32));
+	ck_assert_uint_eq(pci_dev_bar_addr(&dev, 1), PCI_ADDR_NONE);
+	/* Now past the window's end (4 GiB long): unreachable. */
+	pci_bar_io(w64, b0 - base, d, 4, false);
+	ck_assert_uint_eq(le32(d), 0xFFFFFFFF);
+	pci_bar_io(w64, size, d, 4, false);
+	ck_assert_uint_eq(le32(d), 0xFFFFFFFF);
+	ck_assert_int_eq(rec0.calls, 0);
+	/* Its upper half alone sizes too. */
+	ecam_write(3, 0x14, 0xFFFFFFFF, 4);
+	ck_assert_uint_eq(ecam_read(3, 0x14, 4), 0xFFFFFFFF);
+	ck_assert_uint_eq(ecam_read(3, 0x10, 4), (uint32_t)b0 | 4);
+}
+END_TEST
+
+/*
+ * One thread moves BAR2 between two places and toggles memory decoding
+ * while another hammers both places: the handler only ever runs for an
+ * address its BAR holds at that moment.
+ */
+static uint64_t race_addr;
+static int race_bad, race_hits, race_stop;
+
+static void race_io(void *opaque, uint64_t offset, uint8_t *data,
+		    uint32_t len, bool is_write)
+{
+	volatile int spin;
+
+	(void)opaque;
+	(void)is_write;
+	if (pci_dev_bar_addr(&dev, 2) + offset != race_addr ||
+	    offset + len > 0x1000)
+		race_bad++;
+	for (spin = 0; spin < 100; spin++)	/* a window for the mover */
+		;
+	if (pci_dev_bar_addr(&dev, 2) + offset != race_addr)
+		race_bad++;
+	race_hits++;
+	memset(data, 0, len);
+}
+
+static void *race_mover(void *arg)
+{
+	uint32_t b2 = (uint32_t)pci_dev_bar_addr(&dev, 2);
+	int *moves = arg, i;
+
+	for (i = 0; !__atomic_load_n(&race_stop, __ATOMIC_RELAXED); i++) {
+		ecam_write(3, 0x18, b2 + (i & 1 ? 0 : 0x10000), 4);
+		if (i % 7 == 0)
+			ecam_write(3, PCI_COMMAND, i & 8 ? 6 : 4, 2);
+		__atomic_store_n(moves, i, __ATOMIC_RELAXED);
+	}
+	ecam_write(3, 0x18, b2, 4);
+	ecam_write(3, PCI_COMMAND, 6, 2);
+	return NULL;
+}
+
+START_TEST(config_write_races_dispatch)
+{
+	uint64_t base, size, b2 = pci_dev_bar_addr(&dev, 2);
+	void *w32 = pci_bus_window(bus, 0, &base, &size);
+	int i, moves = 0;
+	pthread_t t;
+	uint8_t d[4];
+
+	dev.bars[2].fn = race_io;
+	ck_assert_int_eq(pthread_create(&t, NULL, race_mover, &moves), 0);
+	for (i = 0; i < 100000 ||
+	     __atomic_load_n(&moves, __ATOMIC_RELAXED) < 20000; i++) {
+		race_addr = b2 + (i & 1 ? 0x10000 : 0) + 0xFFC;
+		pci_bar_io(w32, race_addr - base, d, 4, false);
+	}
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(race_bad, 0);
+	ck_assert_int_gt(race_hits, 0);
+}
+END_TEST
+
+/* The host bridge: header type 0, no BARs, no capabilities. */
+START_TEST(host_bridge_header)
+{
+	unsigned int off;
+
+	ck_assert_uint_eq(ecam_read(0, PCI_HEADER_TYPE, 1), 0);
+	ck_assert_uint_eq(ecam_read(0, PCI_STATUS, 2), 0);
+	for (off = PCI_BAR0; off < PCI_BAR0 + 24; off += 4) {
+		ecam_write(0, off, 0xFFFFFFFF, 4);
+		ck_assert_uint_eq(ecam_read(0, off, 4), 0);
+	}
+	ecam_write(0, 0, 0, 4);
+	ck_assert_uint_eq(cf8_read(0x80000000, 0, 4), 0x0D578086);
 }
 END_TEST
 
@@ -429,7 +705,11 @@ Suite *pci_suite(void)
 		status_bits_clear_on_one, bars_placed_aligned, bar_sizing,
 		bar_dispatch_follows_moves, memory_decode_off_stops_bars,
 		capabilities_linked, reset_restores, add_errors, bdf_format,
-		slots_fill_up,
+		slots_fill_up, straddling_accesses_refused,
+		cf8_address_register, capabilities_fill_space,
+		placement_and_removal, bar64_falls_back_to_win32,
+		bar64_upper_half_moves, host_bridge_header,
+		config_write_races_dispatch,
 	};
 	Suite *s = suite_create("pci");
 	TCase *tc = tcase_create("pci");
