@@ -6,7 +6,8 @@
  *
  * Invariants after each: read-only identity fields keep their values, a
  * decoding BAR is aligned to its size, a BAR handler only ever sees an
- * access that lies inside the BAR; ASan watches every buffer.
+ * access that lies inside the BAR, at the address the BAR decodes now;
+ * ASan watches every buffer.
  */
 #include "devices/pci.h"
 #include "tests/fuzz/fuzz.h"
@@ -24,6 +25,7 @@ struct fake {
 
 static struct fake devs[2];
 static uint8_t ident[2][0x10];
+static uint64_t cur_addr;	/* of the MMIO access under way */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -41,6 +43,10 @@ static void bar_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	fuzz_assert(offset < size && len <= size - offset,
 		    "BAR %u of %#llx bytes got offset %#llx len %u", f->bar,
 		    (unsigned long long)size, (unsigned long long)offset, len);
+	fuzz_assert(pci_dev_bar_addr(&f->dev, f->bar) + offset == cur_addr,
+		    "BAR %u at %#llx got offset %#llx for %#llx", f->bar,
+		    (unsigned long long)pci_dev_bar_addr(&f->dev, f->bar),
+		    (unsigned long long)offset, (unsigned long long)cur_addr);
 	if (!is_write)
 		memset(data, 0x3C, len);
 }
@@ -139,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(buf, 0xAA, sizeof(buf));
 		if (op & 4)
 			memcpy(buf, (uint64_t[]){ fuzz_take(&in, 8) }, 8);
+		cur_addr = addr;
 		bus_access(is_pio ? &pio : &mmio, addr, buf, lens[op & 3],
 			   op & 4);
 		check();
