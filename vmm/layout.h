@@ -14,7 +14,8 @@
  *                ECAM (0xE000_0000, 1 MiB), evmm devices, IOAPIC, LAPIC, TSS
  *   4 GiB        RAM that did not fit below the hole
  *   ...          hotplug region (128 MiB aligned, outside e820)
- *   ...          PCI's 64-bit BAR window: from the region's end up to 1 GiB
+ *   ...          PCI's 64-bit BAR window: from the region's end rounded up to
+ *                1 GiB, 64 GiB long or up to the guest's address width
  */
 #ifndef EVMM_LAYOUT_H
 #define EVMM_LAYOUT_H
