@@ -26,6 +26,7 @@ struct moved {
 	unsigned int bar;
 	uint64_t old, new;
 	int calls, resets, writes;
+	unsigned int wr_off, wr_len;
 };
 
 static struct pci_bus *bus;
@@ -64,8 +65,8 @@ static void on_reset(struct pci_dev *d)
 static void on_written(struct pci_dev *d, unsigned int off, unsigned int len)
 {
 	(void)d;
-	(void)off;
-	(void)len;
+	mv.wr_off = off;
+	mv.wr_len = len;
 	mv.writes++;
 }
 
@@ -366,7 +367,16 @@ START_TEST(capabilities_linked)
 	/* Only the declared writable bits of the capability. */
 	ecam_write(3, 0x44, 0xFFFFFFFF, 4);
 	ck_assert_uint_eq(ecam_read(3, 0x44, 4), 0x05040FFF);
-	ck_assert_int_ge(mv.writes, 1);
+	ck_assert_int_eq(mv.writes, 1);
+	ck_assert_uint_eq(mv.wr_off, 0x44);
+	ck_assert_uint_eq(mv.wr_len, 4);
+	/* Read-only bytes too; ECAM's extended space is no write. */
+	ecam_write(3, 0x09, 0, 1);
+	ck_assert_int_eq(mv.writes, 2);
+	ck_assert_uint_eq(mv.wr_off, 0x09);
+	ck_assert_uint_eq(mv.wr_len, 1);
+	ecam_write(3, 0x100, 0, 4);
+	ck_assert_int_eq(mv.writes, 2);
 	pci_dev_init(&d2, 1, 2, 0, 0, 0, 0);
 	ck_assert_uint_eq(d2.cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST, 0);
 	ck_assert_int_eq(pci_dev_add_cap(&d2, cap2, 4), 0x40);
