@@ -285,7 +285,6 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	cpu_hotplug_reset(m->cpu_hp, m->cpu_present);
 	hotplug_mem_reboot(m);
 	ged_reset(m->ged);
-	pci_bus_reset(m->pci);
 	ret = vm_create(&m->vm);
 	if (ret) {
 		snprintf(err, errlen, "creating the KVM VM: %s", strerror(-ret));
@@ -322,6 +321,11 @@ void machine_stop(struct machine *m)
 		vcpu_stop(&m->vm.vcpus[i]);
 	for (i = 0; i < m->vm.max_vcpus; i++)
 		vcpu_close(&m->vm.vcpus[i]);
+	/*
+	 * PCI functions back to evmm's assignment with no vCPU left to race
+	 * it, while devices can still drop their KVM state from this VM.
+	 */
+	pci_bus_reset(m->pci);
 	vm_destroy(&m->vm);
 	m->running = false;
 	/*
