@@ -127,5 +127,9 @@ struct aml *aml_interrupt(struct aml_ctx *ctx, uint32_t gsi, int level, int acti
 struct aml *aml_memory32_fixed(struct aml_ctx *ctx, uint32_t base, uint32_t len, int rw);
 /* QWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite, ...) */
 struct aml *aml_qword_memory(struct aml_ctx *ctx, uint64_t min, uint64_t len);
+/* WordBusNumber(ResourceProducer, MinFixed, MaxFixed, ...) */
+struct aml *aml_word_bus_number(struct aml_ctx *ctx, uint16_t min, uint16_t max);
+/* DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite) */
+struct aml *aml_dword_memory(struct aml_ctx *ctx, uint32_t min, uint32_t len);
 
 #endif

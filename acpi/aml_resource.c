@@ -85,3 +85,34 @@ struct aml *aml_qword_memory(struct aml_ctx *ctx, uint64_t min, uint64_t len)
 	aml_res_le(d + 38, len, 8);
 	return aml_bytes(ctx, d, sizeof(d));
 }
+
+/*
+ * Word Address Space Descriptor (§6.4.3.5.3), resource type 2 (bus
+ * numbers): large item 0x08, length 13; producer, MinFixed, MaxFixed.
+ * Layout: 6 granularity, 8 min, 10 max, 12 translation, 14 length.
+ */
+struct aml *aml_word_bus_number(struct aml_ctx *ctx, uint16_t min,
+				uint16_t max)
+{
+	uint8_t d[16] = { 0x88, 13, 0, 0x02, 0x0c, 0x00 };
+
+	aml_res_le(d + 8, min, 2);
+	aml_res_le(d + 10, max, 2);
+	aml_res_le(d + 14, max - min + 1, 2);
+	return aml_bytes(ctx, d, sizeof(d));
+}
+
+/*
+ * DWord Address Space Descriptor (§6.4.3.5.2), memory: large item 0x07,
+ * length 23; producer, MinFixed, MaxFixed; NonCacheable, ReadWrite (MMIO).
+ * Layout: 6 granularity, 10 min, 14 max, 18 translation, 22 length.
+ */
+struct aml *aml_dword_memory(struct aml_ctx *ctx, uint32_t min, uint32_t len)
+{
+	uint8_t d[26] = { 0x87, 23, 0, 0x00, 0x0c, 0x01 };
+
+	aml_res_le(d + 10, min, 4);
+	aml_res_le(d + 14, len ? min + len - 1 : min, 4);
+	aml_res_le(d + 22, len, 4);
+	return aml_bytes(ctx, d, sizeof(d));
+}

@@ -54,11 +54,22 @@ struct acpi_header {
 	uint32_t creator_revision;
 } __attribute__((packed));
 
-/* XSDT (§5.2.8), with our two entries. */
+/* XSDT (§5.2.8), with up to three entries. */
 struct acpi_xsdt {
 	struct acpi_header h;
-	uint64_t entry[2];		/* FACP, APIC */
+	uint64_t entry[3];		/* FACP, APIC, MCFG if ECAM */
 } __attribute__((packed));
+
+/* MCFG (PCI Firmware Specification 3.2, §4.1.2): one ECAM allocation. */
+struct acpi_mcfg {
+	struct acpi_header h;
+	uint64_t reserved;
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved2;
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_mcfg) == 60, "MCFG");
 
 /* FADT, revision 6 (§5.2.9, Table 5.9). The legacy blocks stay zero. */
 struct acpi_fadt {
@@ -202,7 +213,7 @@ static struct aml *acpi_s5(struct aml_ctx *ctx)
 
 /* Where each table goes, relative to the start of the buffer. */
 struct acpi_layout {
-	size_t xsdt, fadt, madt, dsdt, end;
+	size_t xsdt, fadt, madt, mcfg, dsdt, end;
 	size_t madt_len, dsdt_len;
 };
 
@@ -217,10 +228,14 @@ static void acpi_layout(const struct acpi_platform *p, size_t s5_len,
 			struct acpi_layout *l)
 {
 	l->xsdt = acpi_align8(sizeof(struct acpi_rsdp));
-	l->fadt = acpi_align8(l->xsdt + sizeof(struct acpi_xsdt));
+	l->fadt = acpi_align8(l->xsdt + sizeof(struct acpi_xsdt) -
+			      (p->ecam_base ? 0 : sizeof(uint64_t)));
 	l->madt = acpi_align8(l->fadt + sizeof(struct acpi_fadt));
 	l->madt_len = acpi_madt_len(p->ncpus);
-	l->dsdt = acpi_align8(l->madt + l->madt_len);
+	l->mcfg = acpi_align8(l->madt + l->madt_len);
+	l->dsdt = l->mcfg;
+	if (p->ecam_base)
+		l->dsdt = acpi_align8(l->mcfg + sizeof(struct acpi_mcfg));
 	l->dsdt_len = sizeof(struct acpi_header) + p->dsdt_len + s5_len;
 	l->end = l->dsdt + l->dsdt_len;
 }
@@ -252,14 +267,29 @@ static void acpi_put_rsdp(uint8_t *buf, uint64_t xsdt_gpa)
 	memcpy(buf, &r, sizeof(r));
 }
 
-static void acpi_put_xsdt(uint8_t *buf, uint64_t fadt_gpa, uint64_t madt_gpa)
+/* mcfg_gpa 0: no MCFG entry. */
+static void acpi_put_xsdt(uint8_t *buf, uint64_t fadt_gpa, uint64_t madt_gpa,
+			  uint64_t mcfg_gpa)
 {
 	struct acpi_xsdt x = { 0 };
+	size_t len = sizeof(x) - (mcfg_gpa ? 0 : sizeof(x.entry[0]));
 
-	acpi_header_init(&x.h, "XSDT", sizeof(x), 1, "EVMMXSDT");
+	acpi_header_init(&x.h, "XSDT", len, 1, "EVMMXSDT");
 	x.entry[0] = htole64(fadt_gpa);
 	x.entry[1] = htole64(madt_gpa);
-	memcpy(buf, &x, sizeof(x));
+	x.entry[2] = htole64(mcfg_gpa);
+	memcpy(buf, &x, len);
+	acpi_table_finish(buf);
+}
+
+static void acpi_put_mcfg(uint8_t *buf, const struct acpi_platform *p)
+{
+	struct acpi_mcfg m = { 0 };
+
+	acpi_header_init(&m.h, "MCFG", sizeof(m), 1, "EVMMMCFG");
+	m.base = htole64(p->ecam_base);
+	m.end_bus = p->ecam_end_bus;
+	memcpy(buf, &m, sizeof(m));
 	acpi_table_finish(buf);
 }
 
@@ -346,7 +376,10 @@ static void acpi_put_all(const struct acpi_platform *p, uint8_t *buf,
 {
 	memset(buf, 0, l->end);
 	acpi_put_rsdp(buf, gpa + l->xsdt);
-	acpi_put_xsdt(buf + l->xsdt, gpa + l->fadt, gpa + l->madt);
+	acpi_put_xsdt(buf + l->xsdt, gpa + l->fadt, gpa + l->madt,
+		      p->ecam_base ? gpa + l->mcfg : 0);
+	if (p->ecam_base)
+		acpi_put_mcfg(buf + l->mcfg, p);
 	acpi_put_fadt(buf + l->fadt, p, gpa + l->dsdt);
 	acpi_put_madt(buf + l->madt, p, l->madt_len);
 	acpi_put_dsdt(buf + l->dsdt, p, s5, l->dsdt_len);

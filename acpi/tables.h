@@ -1,5 +1,6 @@
 /*
- * The ACPI tables evmm gives the guest: RSDP → XSDT → {FACP, APIC}, FACP → DSDT.
+ * The ACPI tables evmm gives the guest: RSDP → XSDT → {FACP, APIC, MCFG},
+ * FACP → DSDT.
  * HW-reduced ACPI (no PM1/GPE blocks, no SCI, no FACS). Knows nothing of KVM:
  * the caller describes the machine and receives bytes.
  */
@@ -24,6 +25,9 @@ struct acpi_platform {
 	 */
 	uint16_t pm_port;
 	uint8_t reset_value;
+	/* MCFG: PCI segment 0's ECAM window, buses 0..ecam_end_bus; 0: none. */
+	uint64_t ecam_base;
+	uint8_t ecam_end_bus;
 	/* DSDT: AML terms of the devices (the tables add \_S5_ themselves). */
 	const uint8_t *dsdt_aml;
 	size_t dsdt_len;

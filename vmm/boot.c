@@ -44,6 +44,8 @@ static void boot_e820(const struct vm *vm, struct boot_params *zp)
 	e820_add(zp, LAYOUT_ACPI, LAYOUT_KERNEL - LAYOUT_ACPI, E820_RESERVED);
 	e820_add(zp, LAYOUT_KERNEL, vm->regions[0].size - LAYOUT_KERNEL,
 		 E820_RAM);
+	/* Linux uses the MCFG's ECAM only where e820 reserves it. */
+	e820_add(zp, LAYOUT_PCI_ECAM, LAYOUT_PCI_ECAM_SIZE, E820_RESERVED);
 	if (vm->nregions > 1)
 		e820_add(zp, vm->regions[1].gpa, vm->regions[1].size, E820_RAM);
 }

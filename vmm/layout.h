@@ -10,9 +10,12 @@
  *   0x000E_0000  RSDP, then the other ACPI tables (e820 reserved)
  *   0x000F_FFF0  reset vector: a stub that writes the ACPI reset register
  *   0x0010_0000  kernel (protected-mode part of the bzImage), then RAM
- *   0xC000_0000  32-bit MMIO hole: evmm devices, IOAPIC, LAPIC, TSS
+ *   0xC000_0000  32-bit MMIO hole: PCI's 32-bit BAR window (512 MiB), PCI
+ *                ECAM (0xE000_0000, 1 MiB), evmm devices, IOAPIC, LAPIC, TSS
  *   4 GiB        RAM that did not fit below the hole
  *   ...          hotplug region (128 MiB aligned, outside e820)
+ *   ...          PCI's 64-bit BAR window: from the region's end rounded up to
+ *                1 GiB, 64 GiB long or up to the guest's address width
  */
 #ifndef EVMM_LAYOUT_H
 #define EVMM_LAYOUT_H
@@ -36,6 +39,12 @@
 
 #define LAYOUT_MMIO_HOLE	0xC0000000ULL
 #define LAYOUT_MMIO_HOLE_END	0x100000000ULL
+#define LAYOUT_PCI_WIN32	0xC0000000ULL
+#define LAYOUT_PCI_WIN32_SIZE	0x20000000ULL
+#define LAYOUT_PCI_ECAM		0xE0000000ULL	/* e820 reserved */
+#define LAYOUT_PCI_ECAM_SIZE	0x100000ULL	/* bus 0 */
+#define LAYOUT_PCI_WIN64_ALIGN	(1ULL << 30)
+#define LAYOUT_PCI_WIN64_MAX	(64ULL << 30)
 /* evmm's own MMIO devices (GED, hotplug controllers) */
 #define LAYOUT_DEV_BASE		0xFE000000ULL
 #define LAYOUT_DEV_SIZE		0x1000ULL
@@ -51,6 +60,7 @@
 #define PORT_PM_BASE		0x600	/* sleep control, sleep status, reset */
 #define PORT_CPU_HP		0xCD8	/* 12 bytes, as on QEMU's PC machines */
 #define PORT_MEM_HP		0xA00	/* 24 bytes, as on QEMU's PC machines */
+#define PORT_PCI_CF8		0xCF8	/* address, then data at 0xCFC */
 #define PM_SLEEP_CONTROL	0
 #define PM_SLEEP_STATUS		1
 #define PM_RESET		2

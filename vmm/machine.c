@@ -10,6 +10,7 @@
 #include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
 #include "devices/mem_hotplug.h"
+#include "devices/pci.h"
 #include "devices/serial.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
@@ -94,6 +95,49 @@ static int machine_add_hotplug(struct machine *m)
 	return ret ? ret : machine_add_mem_hotplug(m);
 }
 
+/*
+ * The 64-bit BAR window: from the hotplug region's end, 1 GiB aligned, up
+ * to 64 GiB or the guest's physical address width (none if no room).
+ */
+static void machine_pci_win64(const struct machine *m, uint64_t *base,
+			      uint64_t *size)
+{
+	uint64_t end = config_hotplug_base(m->cfg->mem_size) +
+		       m->cfg->hotplug_size;
+	uint64_t limit = m->vm.phys_bits < 64 ? 1ULL << m->vm.phys_bits :
+			 UINT64_MAX;
+
+	*base = ALIGN_UP(end, LAYOUT_PCI_WIN64_ALIGN);
+	*size = *base < limit ? MIN(limit - *base, LAYOUT_PCI_WIN64_MAX) : 0;
+}
+
+_Static_assert(PCI_ECAM_SIZE == LAYOUT_PCI_ECAM_SIZE, "ECAM of bus 0");
+
+static int machine_add_pci(struct machine *m)
+{
+	uint64_t base, size;
+	void *win;
+	int ret;
+
+	machine_pci_win64(m, &base, &size);
+	m->pci = pci_bus_new(LAYOUT_PCI_WIN32, LAYOUT_PCI_WIN32_SIZE, base,
+			     size);
+	if (!m->pci)
+		return -ENOMEM;
+	ret = bus_register(&m->vm.pio, PORT_PCI_CF8, PCI_CF8_LEN, pci_cf8_io,
+			   m->pci);
+	if (!ret)
+		ret = bus_register(&m->vm.mmio, LAYOUT_PCI_ECAM,
+				   LAYOUT_PCI_ECAM_SIZE, pci_ecam_io, m->pci);
+	for (unsigned int i = 0; !ret && i < 2; i++) {
+		win = pci_bus_window(m->pci, i, &base, &size);
+		if (size)
+			ret = bus_register(&m->vm.mmio, base, size,
+					   pci_bar_io, win);
+	}
+	return ret;
+}
+
 static int machine_add_devices(struct machine *m, int serial_fd)
 {
 	int ret;
@@ -106,6 +150,8 @@ static int machine_add_devices(struct machine *m, int serial_fd)
 		return ret;
 	pm_init(&m->pm, machine_pm_event, m);
 	ret = bus_register(&m->vm.pio, PORT_PM_BASE, 3, pm_io, &m->pm);
+	if (!ret)
+		ret = machine_add_pci(m);
 	return ret ? ret : machine_add_hotplug(m);
 }
 
@@ -214,6 +260,7 @@ static size_t machine_dsdt(struct machine *m, struct aml_ctx *ctx,
 						 m->mem_slots));
 		events |= GED_MEM_HOTPLUG;
 	}
+	aml_append(body, pci_aml(ctx, m->pci));
 	aml_append(body, ged_aml(ctx, LAYOUT_GED, GSI_GED, events));
 	len = aml_size(body);
 	*out = malloc(len);
@@ -231,6 +278,7 @@ static int machine_acpi(struct machine *m, uint64_t *rsdp)
 		.ncpus = n, .apic_ids = apic_ids, .cpu_enabled = m->cpu_present,
 		.ioapic_addr = LAYOUT_IOAPIC, .ioapic_id = 0,
 		.pm_port = PORT_PM_BASE, .reset_value = PM_RESET_VALUE,
+		.ecam_base = LAYOUT_PCI_ECAM, .ecam_end_bus = 0,
 	};
 	uint8_t *dsdt = NULL;
 	ssize_t len;
@@ -315,6 +363,11 @@ void machine_stop(struct machine *m)
 		vcpu_stop(&m->vm.vcpus[i]);
 	for (i = 0; i < m->vm.max_vcpus; i++)
 		vcpu_close(&m->vm.vcpus[i]);
+	/*
+	 * PCI functions back to evmm's assignment with no vCPU left to race
+	 * it, while devices can still drop their KVM state from this VM.
+	 */
+	pci_bus_reset(m->pci);
 	vm_destroy(&m->vm);
 	m->running = false;
 	/*
@@ -359,6 +412,8 @@ void machine_free(struct machine *m)
 	m->cpu_present = NULL;
 	cpu_hotplug_free(m->cpu_hp);
 	m->cpu_hp = NULL;
+	pci_bus_free(m->pci);
+	m->pci = NULL;
 	ged_free(m->ged);
 	m->ged = NULL;
 	mem_hotplug_free(m->mem_hp);

@@ -18,6 +18,7 @@ struct cpu_hotplug;
 struct disk;
 struct ged;
 struct mem_hotplug;
+struct pci_bus;
 struct serial;
 
 struct machine {
@@ -27,6 +28,7 @@ struct machine {
 	struct serial *serial;
 	struct pm pm;
 	struct ged *ged;
+	struct pci_bus *pci;	/* segment 0, bus 0: the host bridge, devices */
 	struct cpu_hotplug *cpu_hp;
 	bool *cpu_present;	/* max_vcpus: plugged, or present at the next boot */
 	unsigned int cpus_requested;	/* by vm.resize; the next boot's count */

@@ -43,6 +43,13 @@
 #define PL_PM_RESET_VALUE	1
 #define PL_PM_S5_SLP_EN		((5 << 2) | 0x20)
 
+/* PCI: evmm's ports and ECAM; the pci test's 32-bit BAR window. */
+#define PL_PCI_CF8		0xCF8
+#define PL_PCI_CFC		0xCFC
+#define PL_PCI_ECAM		0xE0000000
+#define PL_PCI_WIN32		0xC0000000
+#define PL_PCI_WIN32_LEN	0x10000000	/* short of PL_MMIO_TEST */
+
 /* The xAPIC, as the BSP and APs of the smp payload use it. */
 #define PL_LAPIC		0xFEE00000
 #define PL_LAPIC_ID		(PL_LAPIC + 0x20)

@@ -576,6 +576,28 @@ START_TEST(test_resource_memory)
 }
 END_TEST
 
+/* A PCI host bridge's: WordBusNumber (ResourceProducer, MinFixed, MaxFixed,
+ * PosDecode, 0, 0, 0, 0, 1), DWordMemory (ResourceProducer, PosDecode,
+ * MinFixed, MaxFixed, NonCacheable, ReadWrite, 0, 0xC0000000, 0xDFFFFFFF,
+ * 0, 0x20000000) */
+START_TEST(test_resource_pci_windows)
+{
+	EXPECT(aml_word_bus_number(ctx, 0, 0),
+	       "\x88\x0d\x00\x02\x0c\x00"
+	       "\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00");
+	EXPECT(aml_word_bus_number(ctx, 2, 5),
+	       "\x88\x0d\x00\x02\x0c\x00"
+	       "\x00\x00\x02\x00\x05\x00\x00\x00\x04\x00");
+	EXPECT(aml_dword_memory(ctx, 0xc0000000, 0x20000000),
+	       "\x87\x17\x00\x00\x0c\x01"
+	       "\x00\x00\x00\x00"		/* granularity */
+	       "\x00\x00\x00\xc0"		/* min */
+	       "\xff\xff\xff\xdf"		/* max */
+	       "\x00\x00\x00\x00"		/* translation */
+	       "\x00\x00\x00\x20");		/* length */
+}
+END_TEST
+
 /* The _S5_ object the tables append: Name (\_S5_, Package (4) {5, 0, 0, 0}) */
 START_TEST(test_s5)
 {
@@ -638,6 +660,7 @@ Suite *aml_suite(void)
 	tcase_add_test(res, test_resource_io_irq);
 	tcase_add_test(res, test_resource_interrupt);
 	tcase_add_test(res, test_resource_memory);
+	tcase_add_test(res, test_resource_pci_windows);
 	/* Misuse is a bug in evmm: the builder aborts. */
 	tcase_add_loop_test_raise_signal(misuse, test_eisaid_rejects, SIGABRT,
 					 0, N(bad_eisaids));

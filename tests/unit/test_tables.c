@@ -487,6 +487,36 @@ START_TEST(test_iasl_rejects_corrupt)
 }
 END_TEST
 
+/* With ECAM: a third XSDT entry, an MCFG iasl accepts, DSDT still last. */
+START_TEST(test_iasl_mcfg)
+{
+	struct acpi_platform p = platform();
+	uint8_t *b = calloc(1, BUF_SIZE);
+	const uint8_t *x, *m;
+	char *dsl;
+
+	ck_assert_ptr_nonnull(b);
+	p.ecam_base = 0xE0000000;
+	ck_assert_int_gt(acpi_build_tables(&p, b, BUF_SIZE, GPA), 0);
+	x = b + rd64(b + 24) - GPA;
+	ck_assert_uint_eq(rd32(x + 4), 36 + 3 * 8);
+	m = b + rd64(x + 36 + 16) - GPA;
+	check_header(m, "MCFG", 60, 1, "EVMMMCFG");
+	ck_assert_uint_eq(rd64(m + 44), 0xE0000000);
+	ck_assert_uint_eq(rd16(m + 52), 0);
+	ck_assert_uint_eq(m[54], 0);
+	ck_assert_uint_eq(m[55], 0);
+	expect_clean("mcfg", m);
+	expect_clean("xsdt3", x);
+	dsl = iasl_read("mcfg.dsl", NULL);
+	ck_assert_ptr_nonnull(dsl);
+	ck_assert_msg(strstr(dsl, "Base Address : 00000000E0000000"),
+		      "%s", dsl);
+	free(dsl);
+	free(b);
+}
+END_TEST
+
 Suite *acpi_tables_suite(void)
 {
 	Suite *s = suite_create("acpi_tables");
@@ -512,6 +542,7 @@ Suite *acpi_tables_suite(void)
 	tcase_add_test(iasl, test_iasl_dsdt_content);
 	tcase_add_test(iasl, test_iasl_dsdt_recompiles);
 	tcase_add_test(iasl, test_iasl_rejects_corrupt);
+	tcase_add_test(iasl, test_iasl_mcfg);
 	tcase_set_timeout(iasl, 30);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, iasl);
