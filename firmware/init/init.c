@@ -25,9 +25,10 @@
  * network, ext4) once a virtio PCI device is there, at boot or hotplugged.
  * The kernel command line may add:
  *   root=/dev/vdX [rootfstype=T] [ro|rw]  switch to that disk's own copy of
- *       this init, like an initramfs would (ro unless rw, as the kernel
- *       does; ext4 unless rootfstype=). If the disk does not come within
- *       ROOT_WAIT_MS or will not mount, say so and stay on the initramfs.
+ *       this init, like an initramfs would (ro unless rw, and ro on a
+ *       read-only disk, as the kernel does; ext4 unless rootfstype=).
+ *       If the disk does not come within ROOT_WAIT_MS or will not
+ *       mount, say so and stay on the initramfs.
  *   evmm.ip=ADDR/PREFIX  bring up lo and the first other network interface
  *       (by name: eth0 for the first virtio-net card) with that address.
  *   evmm.cmd=WORD        run WORD once after boot, as if typed.
@@ -586,6 +587,18 @@ static int node_exists(const char *path, char *unused)
 	return stat(path, &s) == 0;
 }
 
+/* rw on a read-only disk falls back to ro, as the kernel's root mount does. */
+static int mount_rw_or_ro(const char *dev, const char *type,
+			  unsigned long flags)
+{
+	if (!mount(dev, "/newroot", type, flags, NULL))
+		return 0;
+	if (flags || (errno != EACCES && errno != EROFS))
+		return -1;
+	say(PREFIX "root %s: read-only device, mounting it ro", dev);
+	return mount(dev, "/newroot", type, MS_RDONLY, NULL);
+}
+
 /* Mount the root disk on /newroot; 0 if it holds an init to run. */
 static int mount_root(const char *dev)
 {
@@ -601,7 +614,7 @@ static int mount_root(const char *dev)
 		return -1;
 	}
 	mkdir("/newroot", 0755);
-	if (mount(dev, "/newroot", type, flags, NULL) < 0) {
+	if (mount_rw_or_ro(dev, type, flags) < 0) {
 		say(PREFIX "root %s: mount %s: %s", dev, type, strerror(errno));
 		return -1;
 	}
