@@ -183,7 +183,9 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_HLT:
 		return false;
 	case KVM_EXIT_SHUTDOWN:	/* triple fault: what a reset does */
-		log_info("vcpu%u: triple fault, rebooting", v->index);
+		/* Linux reboots through the ACPI reset register: a crash. */
+		log_warn("vcpu%u: triple fault, rebooting", v->index);
+		vcpu_dump(v, LOG_WARN);
 		vm_request(v->vm, VM_REQ_REBOOT);
 		return true;
 	case KVM_EXIT_SYSTEM_EVENT:
