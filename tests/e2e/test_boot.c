@@ -155,6 +155,27 @@ START_TEST(boot_seccomp_off)
 }
 END_TEST
 
+/*
+ * PCI on (every other test boots with pci=off, see GUEST_CMDLINE): the
+ * guest uses the MCFG's ECAM and finds the host bridge, and nothing else.
+ */
+START_TEST(boot_pci)
+{
+	guest_start(&g, "--cmdline", "console=ttyS0 quiet panic=-1", NULL);
+	guest_ready(&g, T_BOOT, NULL);
+	expect_value("echo id=$(cat /sys/bus/pci/devices/0000:00:00.0/vendor)"
+		     "$(cat /sys/bus/pci/devices/0000:00:00.0/device)", "id=",
+		     "0x80860x0d57");
+	expect_value("echo n=$(ls /sys/bus/pci/devices | wc -l)", "n=", "1");
+	expect_value("echo ecam=$(dmesg | grep -qiE "
+		     "'(mmconfig|ecam).*0xe0000000' && echo yes)", "ecam=",
+		     "yes");
+	expect_value("echo bad=$(dmesg | grep -ciE 'not reserved|"
+		     "no config space access')", "bad=", "0");
+	poweroff();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, double secs)
 {
 	guest_add_test(s, name, test, secs, NULL, teardown);
@@ -171,5 +192,6 @@ Suite *e2e_boot_suite(void)
 	    4 * T_BOOT + 6 * T_CMD + T_EXIT);
 	add(s, "4g_sigterm", boot_4g_sigterm, 2 * T_BOOT + 2 * T_CMD + T_EXIT);
 	add(s, "seccomp_off", boot_seccomp_off, 2 * T_BOOT + 2 * T_CMD + T_EXIT);
+	add(s, "pci", boot_pci, 2 * T_BOOT + 5 * T_CMD + T_EXIT);
 	return s;
 }
