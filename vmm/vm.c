@@ -113,6 +113,9 @@ int vm_init(struct vm *vm, unsigned int max_vcpus)
 	if (ret)
 		goto err;
 	vm->phys_bits = vm_find_phys_bits(vm->cpuid);
+	ret = irq_init(&vm->irq, vm->kvm_fd);
+	if (ret)
+		goto err;
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->event_fd < 0) {
 		ret = -errno;
@@ -286,6 +289,7 @@ int vm_create(struct vm *vm)
 	ret = vm_set_slots(vm);
 	if (ret)
 		goto err;
+	irq_vm_created(&vm->irq, vm->fd);
 	return 0;
 err:
 	vm_destroy(vm);
@@ -294,6 +298,7 @@ err:
 
 void vm_destroy(struct vm *vm)
 {
+	irq_vm_gone(&vm->irq);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->fd = -1;
@@ -315,6 +320,7 @@ void vm_free(struct vm *vm)
 	vm->kvm_fd = -1;
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	irq_free(&vm->irq);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 }

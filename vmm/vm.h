@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/irq.h"
 
 struct vcpu;
 struct kvm_cpuid2;
@@ -49,6 +50,7 @@ struct vm {
 
 	struct bus pio;
 	struct bus mmio;
+	struct irq irq;		/* MSI routes, irqfds, ioeventfds */
 
 	struct vcpu *vcpus;	/* max_vcpus entries, sized once */
 	unsigned int max_vcpus;

@@ -300,6 +300,36 @@ static void irq_line_b(void)
 	ioctl_on(fd_b, KVM_IRQ_LINE);
 }
 
+static void irqfd_a(void)
+{
+	ioctl_on(fd_a, KVM_IRQFD);
+}
+
+static void irqfd_b(void)
+{
+	ioctl_on(fd_b, KVM_IRQFD);
+}
+
+static void gsi_routing_a(void)
+{
+	ioctl_on(fd_a, KVM_SET_GSI_ROUTING);
+}
+
+static void gsi_routing_b(void)
+{
+	ioctl_on(fd_b, KVM_SET_GSI_ROUTING);
+}
+
+static void ioeventfd_a(void)
+{
+	ioctl_on(fd_a, KVM_IOEVENTFD);
+}
+
+static void ioeventfd_b(void)
+{
+	ioctl_on(fd_b, KVM_IOEVENTFD);
+}
+
 static void create_vm_a(void)
 {
 	ioctl_on(fd_a, KVM_CREATE_VM);
@@ -328,6 +358,11 @@ START_TEST(test_ioctl_vmm)
 	expect_ok(SECCOMP_VMM, create_vm_a);
 	expect_trapped(SECCOMP_VMM, create_vm_b, SYS_ioctl);
 	expect_trapped(SECCOMP_API, run_a, SYS_ioctl);
+	/* A reboot's PCI reset drops doorbells; vectors are the vCPUs'. */
+	expect_ok(SECCOMP_VMM, ioeventfd_b);
+	expect_trapped(SECCOMP_VMM, irqfd_b, SYS_ioctl);
+	expect_trapped(SECCOMP_VMM, gsi_routing_b, SYS_ioctl);
+	expect_trapped(SECCOMP_API, ioeventfd_b, SYS_ioctl);
 }
 END_TEST
 
@@ -339,9 +374,29 @@ START_TEST(test_ioctl_vcpu)
 	expect_ok(SECCOMP_VCPU, run_a);
 	expect_trapped(SECCOMP_VCPU, run_b, SYS_ioctl);
 	expect_trapped(SECCOMP_VCPU, irq_line_b, SYS_ioctl);
+	expect_trapped(SECCOMP_VCPU, ioeventfd_b, SYS_ioctl);
 	fds.vm = fd_b;
 	expect_ok(SECCOMP_VCPU, irq_line_b);
 	expect_trapped(SECCOMP_VCPU, create_vm_a, SYS_ioctl);
+	/* Guest PCI writes: MSI routes, irqfds, doorbells, on its VM only. */
+	expect_ok(SECCOMP_VCPU, irqfd_b);
+	expect_ok(SECCOMP_VCPU, gsi_routing_b);
+	expect_ok(SECCOMP_VCPU, ioeventfd_b);
+	expect_trapped(SECCOMP_VCPU, irqfd_a, SYS_ioctl);
+	expect_trapped(SECCOMP_VCPU, gsi_routing_a, SYS_ioctl);
+	expect_trapped(SECCOMP_VCPU, ioeventfd_a, SYS_ioctl);
+}
+END_TEST
+
+/* The spawner's filter stays on vCPU threads: it allows their VM ioctls. */
+START_TEST(test_ioctl_spawner)
+{
+	null_fds();
+	expect_ok(SECCOMP_SPAWNER, irqfd_a);
+	expect_ok(SECCOMP_SPAWNER, gsi_routing_b);
+	expect_ok(SECCOMP_SPAWNER, ioeventfd_a);
+	expect_ok(SECCOMP_SPAWNER, irq_line_b);
+	expect_trapped(SECCOMP_SPAWNER, create_vm_a, SYS_ioctl);
 }
 END_TEST
 
@@ -548,7 +603,8 @@ Suite *seccomp_suite(void)
 {
 	const TTest *const tests[] = {
 		test_mmap_exec, test_mprotect_exec, test_clone, test_tgkill,
-		test_prctl, test_ioctl_vmm, test_ioctl_vcpu, test_ioctl_tty,
+		test_prctl, test_ioctl_vmm, test_ioctl_vcpu, test_ioctl_spawner,
+		test_ioctl_tty,
 		test_report_restores_tty, test_vcpu_thread,
 		test_drain_stalled_console, test_report_stalled_stderr,
 	};
