@@ -562,7 +562,7 @@ void virtio_pci_kick(struct virtio_pci *t, unsigned int q)
 	if ((VPCI_LOAD(&t->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    t->q[q].enabled) {
 		ref = gmem_get(t->mem);
-		t->dops->kick(t->dev, q);
+		t->dops->kick(t->dev, t, q);
 		gmem_put(t->mem, ref);
 	}
 	pthread_mutex_unlock(&t->io_lock);

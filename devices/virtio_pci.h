@@ -78,12 +78,13 @@ struct virtio_dev_ops {
 	void (*config_write)(void *dev, uint32_t off, const uint8_t *data,
 			     uint32_t len);
 	/*
-	 * Queue q was kicked (or DRIVER_OK came with buffers waiting): pop,
-	 * handle and push with virtio_pci_vq(), then virtio_pci_notify().
-	 * On the device thread, under the queue lock, with a gmem reference
-	 * held, only while DRIVER_OK is set and q is enabled.
+	 * Queue q of transport t was kicked (or DRIVER_OK came with buffers
+	 * waiting): pop, handle and push with virtio_pci_vq(t, q), then
+	 * virtio_pci_notify(). On the device thread, under the queue lock,
+	 * with a gmem reference held, only while DRIVER_OK is set and q is
+	 * enabled.
 	 */
-	void (*kick)(void *dev, unsigned int q);
+	void (*kick)(void *dev, struct virtio_pci *t, unsigned int q);
 	/*
 	 * The driver or a PCI reset reset the device: forget every request
 	 * (the queues are disabled already). Under the queue lock.

@@ -55,6 +55,17 @@ static const int seccomp_spawner[] = {
 };
 
 /*
+ * A device (I/O) thread waits in epoll on its queues' eventfds, does its
+ * backend's I/O (a disk image's reads, writes and flushes) and writes
+ * irqfds (write). No ioctl, no socket, no thread, no open.
+ */
+static const int seccomp_io[] = {
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(pwrite64),
+	SCMP_SYS(fdatasync),
+};
+
+/*
  * The API thread runs libmicrohttpd from its own epoll loop. Its sockets,
  * epoll and eventfds are all created before the filter; here it accepts,
  * reads, writes (send, sendmsg for header + body), checks SO_PEERCRED,
@@ -257,10 +268,12 @@ static int seccomp_add_spawner(scmp_filter_ctx ctx)
 	if (!ret)
 		ret = seccomp_add_prctls(ctx, seccomp_spawner_prctls,
 					 ARRAY_SIZE(seccomp_spawner_prctls));
-	/* What its vCPU threads do, on fds not known yet. */
+	/* What its vCPU threads do, on fds not known yet; its I/O threads. */
 	if (!ret)
 		ret = seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
 					 ARRAY_SIZE(seccomp_vcpu_ioctls), -1);
+	if (!ret)
+		ret = seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
 	return ret;
 }
 
@@ -299,6 +312,8 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
 		return ret;
 	case SECCOMP_API:
 		return seccomp_add(ctx, seccomp_api, ARRAY_SIZE(seccomp_api));
+	case SECCOMP_IO:
+		return seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
 	}
 	return -EINVAL;
 }

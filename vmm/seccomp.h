@@ -6,7 +6,9 @@
 #ifndef EVMM_SECCOMP_H
 #define EVMM_SECCOMP_H
 
-enum seccomp_thread { SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER };
+enum seccomp_thread {
+	SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER, SECCOMP_IO,
+};
 
 /* The fds a thread's ioctls are limited to; -1: none. */
 struct seccomp_fds {

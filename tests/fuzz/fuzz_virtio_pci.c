@@ -85,13 +85,14 @@ static void dev_config_write(void *dev, uint32_t off, const uint8_t *data,
 	memcpy(config + off, data, len);
 }
 
-static void dev_kick(void *dev, unsigned int q)
+static void dev_kick(void *dev, struct virtio_pci *t, unsigned int q)
 {
-	struct vq *v = virtio_pci_vq(vp, q);
+	struct vq *v = virtio_pci_vq(t, q);
 	unsigned int n = 0;
 	int ret;
 
 	(void)dev;
+	fuzz_assert(t == vp, "kick of another transport");
 	fuzz_assert(q < st.nq, "kick of queue %u", q);
 	fuzz_assert(virtio_pci_status(vp) & VIRTIO_CONFIG_S_DRIVER_OK,
 		    "kick before DRIVER_OK");

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -132,7 +135,7 @@ static void expect_trapped(enum seccomp_thread thread, void (*fn)(void),
 }
 
 static const enum seccomp_thread all_threads[] = {
-	SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER,
+	SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER, SECCOMP_IO,
 };
 
 static void mmap_rw(void)
@@ -227,6 +230,7 @@ START_TEST(test_clone)
 	expect_trapped(SECCOMP_VMM, do_fork, SYS_clone);
 	expect_trapped(SECCOMP_API, do_fork, SYS_clone);
 	expect_trapped(SECCOMP_VCPU, do_fork, SYS_clone);
+	expect_trapped(SECCOMP_IO, do_fork, SYS_clone);
 }
 END_TEST
 
@@ -385,6 +389,55 @@ START_TEST(test_ioctl_vcpu)
 	expect_trapped(SECCOMP_VCPU, irqfd_a, SYS_ioctl);
 	expect_trapped(SECCOMP_VCPU, gsi_routing_a, SYS_ioctl);
 	expect_trapped(SECCOMP_VCPU, ioeventfd_a, SYS_ioctl);
+}
+END_TEST
+
+/* A disk's work: vectored reads and writes, a flush, an epoll wait. */
+static void disk_io(void)
+{
+	struct epoll_event ev;
+	char buf[16];
+	struct iovec v = { buf, sizeof(buf) };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	(void)ep;
+	if (preadv(fd_a, &v, 1, 0) < 0 || pwritev(fd_a, &v, 1, 0) < 0 ||
+	    pwrite(fd_a, buf, 1, 0) < 0 || pread(fd_a, buf, 1, 0) < 0)
+		_exit(1);
+	fdatasync(fd_a);	/* EINVAL on /dev/null: allowed is enough */
+	epoll_wait(-1, &ev, 1, 0);
+}
+
+static void disk_io_no_epoll(void)
+{
+	struct epoll_event ev;
+	char buf[16];
+	struct iovec v = { buf, sizeof(buf) };
+
+	if (preadv(fd_a, &v, 1, 0) < 0 || pwritev(fd_a, &v, 1, 0) < 0 ||
+	    pwrite(fd_a, buf, 1, 0) < 0)
+		_exit(1);
+	fdatasync(fd_a);
+	epoll_wait(-1, &ev, 1, 0);
+}
+
+static void open_socket(void)
+{
+	socket(AF_UNIX, SOCK_STREAM, 0);
+}
+
+/* An I/O thread: its backend's I/O, and no KVM ioctl at all. */
+START_TEST(test_io_thread)
+{
+	null_fds();
+	expect_ok(SECCOMP_IO, disk_io_no_epoll);
+	expect_ok(SECCOMP_SPAWNER, disk_io_no_epoll);
+	expect_trapped(SECCOMP_IO, disk_io, SYS_epoll_create1);
+	expect_trapped(SECCOMP_IO, irqfd_a, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, ioeventfd_a, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, irq_line_b, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, open_socket, SYS_socket);
+	expect_trapped(SECCOMP_VCPU, disk_io_no_epoll, SYS_preadv);
 }
 END_TEST
 
@@ -604,6 +657,7 @@ Suite *seccomp_suite(void)
 	const TTest *const tests[] = {
 		test_mmap_exec, test_mprotect_exec, test_clone, test_tgkill,
 		test_prctl, test_ioctl_vmm, test_ioctl_vcpu, test_ioctl_spawner,
+		test_io_thread,
 		test_ioctl_tty,
 		test_report_restores_tty, test_vcpu_thread,
 		test_drain_stalled_console, test_report_stalled_stderr,

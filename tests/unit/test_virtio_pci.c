@@ -95,13 +95,14 @@ static void dev_config_write(void *dev, uint32_t off, const uint8_t *data,
 }
 
 /* Every chain comes back with all of its in bytes written. */
-static void dev_kick(void *dev, unsigned int q)
+static void dev_kick(void *dev, struct virtio_pci *t, unsigned int q)
 {
 	static struct vq_elem e;
-	struct vq *v = virtio_pci_vq(vp, q);
+	struct vq *v = virtio_pci_vq(t, q);
 	int ret;
 
 	(void)dev;
+	ck_assert_ptr_eq(t, vp);
 	ck_assert_uint_lt(q, NQ);
 	fk.kicks[q]++;
 	while ((ret = vq_pop(v, &e)) > 0) {
