@@ -297,7 +297,11 @@ int vm_move_ram(struct vm *vm, unsigned int from, unsigned int to,
 	vm->hp_ram[to].gpa = gpa;
 	if (to != from)
 		vm->hp_ram[from] = (struct vm_ram){ 0 };
-	return vm_gmem_add(vm, &vm->hp_ram[to], 1);
+	/* Moved all the same: devices would then fail I/O to it, no more. */
+	if (vm_gmem_add(vm, &vm->hp_ram[to], 1))
+		log_err("device memory map: RAM %u at %#llx left out", to,
+			(unsigned long long)gpa);
+	return 0;
 }
 
 int vm_create(struct vm *vm)
