@@ -276,7 +276,9 @@ static bool msix_layout_ok(const struct pci_dev *d, unsigned int nvec,
 static int msix_add_cap(struct msix *m, unsigned int bar, uint32_t table_off,
 			uint32_t pba_off)
 {
-	static const uint8_t wm[2] = { 0, (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK) >> 8 };
+	static const uint8_t wm[2] = {
+		0, (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK) >> 8,
+	};
 	uint8_t cap[MSIX_CAP_LEN] = { MSIX_CAP_ID };
 	int off;
 

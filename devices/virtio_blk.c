@@ -44,7 +44,7 @@ struct vblk_hdr {
 	uint64_t sector;
 };
 
-/* --- Data transfer ----------------------------------------------------------- */
+/* --- Data transfer -------------------------------------------------------- */
 
 /*
  * dst: the [skip, skip + len) bytes of src's segments; returns how many
@@ -164,7 +164,7 @@ static uint8_t vblk_transfer(struct virtio_blk *b, unsigned int n,
 	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-/* --- Requests ---------------------------------------------------------------- */
+/* --- Requests ------------------------------------------------------------- */
 
 static uint8_t vblk_get_id(struct virtio_blk *b, const struct vq_elem *e,
 			   size_t data, uint32_t *written)
@@ -274,7 +274,7 @@ static void vblk_reset(void *dev)
 	(void)dev;	/* requests are synchronous: none in flight */
 }
 
-/* --- Creation ---------------------------------------------------------------- */
+/* --- Creation ------------------------------------------------------------- */
 
 static void vblk_put(uint8_t *p, uint64_t v, unsigned int len)
 {

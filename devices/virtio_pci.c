@@ -107,7 +107,7 @@ static void put64(uint8_t *p, uint64_t v)
 	put32(p + 4, v >> 32);
 }
 
-/* --- Interrupts and doorbells ---------------------------------------------- */
+/* --- Interrupts and doorbells --------------------------------------------- */
 
 static void vpci_config_irq(struct virtio_pci *t)
 {
@@ -159,7 +159,7 @@ static void vpci_bell_drop(struct virtio_pci *t, struct vpci_queue *q)
 	q->bell = PCI_ADDR_NONE;
 }
 
-/* --- Reset and queues (register lock held) ------------------------------- */
+/* --- Reset and queues (register lock held) -------------------------------- */
 
 static void vpci_queue_reset(struct virtio_pci *t, struct vpci_queue *q)
 {
@@ -236,7 +236,7 @@ static void vpci_set_status(struct virtio_pci *t, uint8_t v)
 				vpci_signal_fd(t->q[i].kick_fd);
 }
 
-/* --- Common configuration --------------------------------------------------- */
+/* --- Common configuration ------------------------------------------------- */
 
 static struct vpci_queue *vpci_selected(struct virtio_pci *t)
 {
@@ -390,7 +390,7 @@ static void vpci_common_io(struct virtio_pci *t, uint32_t off, uint8_t *data,
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* --- The other regions ----------------------------------------------------- */
+/* --- The other regions ---------------------------------------------------- */
 
 static void vpci_isr_read(struct virtio_pci *t, uint32_t off, uint8_t *data)
 {
@@ -458,7 +458,7 @@ void virtio_pci_bar_io(void *opaque, uint64_t offset, uint8_t *data,
 	}
 }
 
-/* --- Configuration space callbacks ------------------------------------------ */
+/* --- Configuration space callbacks ---------------------------------------- */
 
 /*
  * The PCI-cfg window: an access of cap.length (1, 2, 4) bytes at
@@ -468,7 +468,8 @@ void virtio_pci_bar_io(void *opaque, uint64_t offset, uint8_t *data,
 static void vpci_cfg_window(struct virtio_pci *t, uint8_t *buf, bool is_write)
 {
 	const uint8_t *c = t->pci.cfg + t->pcicfg;
-	uint32_t off = get32(c + VPCI_CFG_OFFSET), len = get32(c + VPCI_CFG_LENGTH);
+	uint32_t off = get32(c + VPCI_CFG_OFFSET);
+	uint32_t len = get32(c + VPCI_CFG_LENGTH);
 
 	if (c[VPCI_CFG_BAR] != VIRTIO_PCI_BAR ||
 	    (len != 1 && len != 2 && len != 4) || off % len ||
@@ -540,7 +541,7 @@ static void vpci_pci_reset(struct pci_dev *d)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* --- The device thread's side ------------------------------------------------ */
+/* --- The device thread's side --------------------------------------------- */
 
 unsigned int virtio_pci_num_queues(const struct virtio_pci *t)
 {
@@ -611,7 +612,7 @@ uint8_t virtio_pci_status(struct virtio_pci *t)
 	return VPCI_LOAD(&t->status);
 }
 
-/* --- Creation ---------------------------------------------------------------- */
+/* --- Creation ------------------------------------------------------------- */
 
 static int vpci_add_cap(struct virtio_pci *t, uint8_t type, uint32_t off,
 			uint32_t len, bool extra, uint32_t value)

@@ -143,7 +143,7 @@ unsigned int irq_msi_count(struct irq *irq)
 	return n;
 }
 
-/* --- GSIs and the table, with the lock held ----------------------------- */
+/* --- GSIs and the table, with the lock held ------------------------------- */
 
 static int irq_gsi_alloc(struct irq *irq)
 {
