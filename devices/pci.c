@@ -214,13 +214,15 @@ void pci_dev_bdf(const struct pci_dev *d, char *buf, unsigned int len)
 }
 
 /* Bytes past the conventional space read 0; the caller holds the lock. */
-static void pci_cfg_read(const struct pci_dev *d, unsigned int reg,
+static void pci_cfg_read(struct pci_dev *d, unsigned int reg,
 			 uint8_t *data, uint32_t len)
 {
 	uint32_t i;
 
 	for (i = 0; i < len; i++)
 		data[i] = reg + i < PCI_CFG_SIZE ? d->cfg[reg + i] : 0;
+	if (d->cfg_read && reg < PCI_CFG_SIZE)
+		d->cfg_read(d, reg, data, len);
 }
 
 static void pci_cfg_write(struct pci_dev *d, unsigned int reg,

@@ -77,13 +77,22 @@ struct pci_dev {
 	unsigned int cap_last;		/* offset of the last one, 0: none */
 	int slot;			/* -1 when on no bus */
 	/*
-	 * All optional; called with the bus's lock held for writing, so they
-	 * may read and change cfg but must not call pci_bus_* functions.
+	 * All optional. Except cfg_read, called with the bus's lock held for
+	 * writing, so they may read and change cfg but must not call pci_bus_*
+	 * functions.
 	 * cfg_written: after a guest write of len bytes at off landed (read
 	 * only bits included; off + len <= PCI_CFG_SIZE).
 	 */
 	void (*cfg_written)(struct pci_dev *d, unsigned int off,
 			    unsigned int len);
+	/*
+	 * cfg_read: after a guest read of len bytes at off (off + len <=
+	 * PCI_CFG_SIZE) filled data from cfg; it may answer otherwise (a
+	 * window onto a BAR). Runs under the bus's read lock, like a BAR
+	 * handler: it must not change cfg.
+	 */
+	void (*cfg_read)(struct pci_dev *d, unsigned int off, uint8_t *data,
+			 unsigned int len);
 	/*
 	 * BAR bar decodes at new instead of old; either is PCI_ADDR_NONE when
 	 * it stops (memory space off, removal) or starts decoding. new is what

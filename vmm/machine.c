@@ -12,6 +12,8 @@
 #include "devices/mem_hotplug.h"
 #include "devices/pci.h"
 #include "devices/serial.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_pci.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/disk.h"
@@ -20,6 +22,7 @@
 #include "vmm/log.h"
 #include "vmm/machine.h"
 #include "vmm/vcpu.h"
+#include "vmm/vdev.h"
 
 static void machine_serial_irq(void *opaque, int level)
 {
@@ -156,19 +159,91 @@ static int machine_add_devices(struct machine *m, int serial_fd)
 }
 
 /*
- * The devices behind --disk and --net (virtio-pci, issue 14) are still
- * being built: refuse them rather than boot a guest without them.
+ * virtio-net (issue 14) is still being built: refuse --net rather than
+ * boot a guest without it.
  */
 static int machine_check_devices(const struct config *cfg, char *err,
 				 size_t errlen)
 {
-	if (!cfg->ndisks && !cfg->nnets)
+	if (!cfg->nnets)
 		return 0;
-	snprintf(err, errlen, "--%s: this evmm cannot give the guest a %s "
-		 "device yet (virtio-pci is being built)",
-		 cfg->ndisks ? "disk" : "net",
-		 cfg->ndisks ? "virtio-blk" : "virtio-net");
+	snprintf(err, errlen, "--net: this evmm cannot give the guest a "
+		 "virtio-net device yet (it is being built)");
 	return -EOPNOTSUPP;
+}
+
+/* get-id answers the serial, or the id (CH's "_disk0" if none given). */
+static void machine_blk_backend(const struct disk *d,
+				const struct config_disk *c,
+				struct virtio_blk_backend *be)
+{
+	*be = (struct virtio_blk_backend){
+		.fd = d->fd, .sectors = d->sectors,
+		.block_size = d->block_size, .readonly = d->readonly,
+		.direct = d->direct,
+	};
+	snprintf(be->serial, sizeof(be->serial), "%s",
+		 c->serial[0] ? c->serial : c->id);
+}
+
+/* Disk i: virtio-blk, its transport in its slot, its thread. */
+static int machine_add_disk(struct machine *m, unsigned int i)
+{
+	const struct config_disk *c = &m->cfg->disks[i];
+	struct virtio_blk_backend be;
+	struct vdev *d = &m->vdevs[i];
+	int ret;
+
+	machine_blk_backend(&m->disks[i], c, &be);
+	ret = virtio_blk_new(&m->blks[i], &be, c->num_queues);
+	if (ret)
+		return ret;
+	ret = vdev_init(d, &m->vm, virtio_blk_ops(m->blks[i]), m->blks[i],
+			c->num_queues, c->queue_size, c->id);
+	m->nvdevs++;
+	if (ret)
+		return ret;
+	ret = pci_bus_add(m->pci, config_disk_slot(m->cfg, i),
+			  virtio_pci_dev(d->t));
+	if (ret < 0)
+		return ret;
+	return vdev_start(d, m->cfg->seccomp);
+}
+
+static int machine_add_disks(struct machine *m)
+{
+	unsigned int i;
+	int ret;
+
+	if (!m->ndisks)
+		return 0;
+	m->blks = calloc(m->ndisks, sizeof(*m->blks));
+	m->vdevs = calloc(m->ndisks, sizeof(*m->vdevs));
+	if (!m->blks || !m->vdevs)
+		return -ENOMEM;
+	for (i = 0; i < m->ndisks; i++) {
+		ret = machine_add_disk(m, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void machine_free_disks(struct machine *m)
+{
+	struct vdev *d;
+
+	while (m->nvdevs) {
+		d = &m->vdevs[--m->nvdevs];
+		if (d->t)
+			pci_bus_remove(m->pci, virtio_pci_dev(d->t));
+		vdev_free(d);
+		virtio_blk_free(m->blks[m->nvdevs]);
+	}
+	free(m->vdevs);
+	free(m->blks);
+	m->vdevs = NULL;
+	m->blks = NULL;
 }
 
 /* Before the guest runs: a missing or locked image stops evmm here. */
@@ -238,8 +313,14 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		m->cpu_present[i] = true;
 	m->cpus_requested = cfg->boot_vcpus;
 	ret = machine_add_devices(m, serial_fd);
-	if (ret)
+	if (ret) {
 		snprintf(err, errlen, "devices: %s", strerror(-ret));
+		return ret;
+	}
+	ret = machine_add_disks(m);
+	if (ret)
+		snprintf(err, errlen, "--disk: cannot set up the virtio-blk "
+			 "device: %s", strerror(-ret));
 	return ret;
 }
 
@@ -400,6 +481,7 @@ int machine_reboot(struct machine *m, char *err, size_t errlen)
 void machine_free(struct machine *m)
 {
 	machine_stop(m);
+	machine_free_disks(m);
 	serial_free(m->serial);
 	m->serial = NULL;
 	loader_close(&m->kernel);

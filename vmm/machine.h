@@ -20,6 +20,8 @@ struct ged;
 struct mem_hotplug;
 struct pci_bus;
 struct serial;
+struct vdev;
+struct virtio_blk;
 
 struct machine {
 	const struct config *cfg;
@@ -39,6 +41,9 @@ struct machine {
 	bool running;
 	struct disk *disks;	/* cfg->disks' images, open and locked */
 	unsigned int ndisks;	/* of them open */
+	struct virtio_blk **blks;	/* a virtio-blk per disk */
+	struct vdev *vdevs;	/* their transports, slots and threads */
+	unsigned int nvdevs;	/* of them set up */
 };
 
 /* Everything that can fail on the user's input: no guest runs yet. */

@@ -55,6 +55,17 @@ static const int seccomp_spawner[] = {
 };
 
 /*
+ * A device (I/O) thread waits in epoll on its queues' eventfds, does its
+ * backend's I/O (a disk image's reads, writes and flushes) and writes
+ * irqfds (write). No ioctl, no socket, no thread, no open.
+ */
+static const int seccomp_io[] = {
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(pwrite64),
+	SCMP_SYS(fdatasync),
+};
+
+/*
  * The API thread runs libmicrohttpd from its own epoll loop. Its sockets,
  * epoll and eventfds are all created before the filter; here it accepts,
  * reads, writes (send, sendmsg for header + body), checks SO_PEERCRED,
@@ -76,12 +87,23 @@ static const unsigned long seccomp_vmm_ioctls[] = {
 	KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_REGS, KVM_SET_FPU,
 	KVM_IRQ_LINE, KVM_SET_MP_STATE,
 	KVM_GET_REGS,		/* the register dump of a stopped vCPU */
+	KVM_IOEVENTFD,		/* a reboot's PCI reset drops queue doorbells */
 };
 
 /* On the thread's own vCPU fd. */
 static const unsigned long seccomp_vcpu_ioctls[] = {
 	KVM_RUN,
 	KVM_GET_REGS, KVM_GET_SREGS,	/* the register dump of a fatal exit */
+};
+
+/*
+ * On the VM's fd, from vCPU threads: device interrupts (the serial's and
+ * the GED's lines), and what a guest's PCI register writes do: MSI-X
+ * table writes route vectors (GSI routes, irqfds), queue enables and
+ * resets add and drop doorbells (ioeventfds).
+ */
+static const unsigned long seccomp_vcpu_vm_ioctls[] = {
+	KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IRQFD, KVM_IOEVENTFD,
 };
 
 /* prctl options, by thread type (none: no prctl at all). */
@@ -246,10 +268,12 @@ static int seccomp_add_spawner(scmp_filter_ctx ctx)
 	if (!ret)
 		ret = seccomp_add_prctls(ctx, seccomp_spawner_prctls,
 					 ARRAY_SIZE(seccomp_spawner_prctls));
-	/* What its vCPU threads do, on fds not known yet. */
+	/* What its vCPU threads do, on fds not known yet; its I/O threads. */
 	if (!ret)
 		ret = seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
 					 ARRAY_SIZE(seccomp_vcpu_ioctls), -1);
+	if (!ret)
+		ret = seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
 	return ret;
 }
 
@@ -257,7 +281,6 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
 			      const struct seccomp_fds *fds)
 {
 	static const unsigned long create_vm[] = { KVM_CREATE_VM };
-	static const unsigned long irq_line[] = { KVM_IRQ_LINE };
 	int ret = seccomp_add(ctx, seccomp_common, ARRAY_SIZE(seccomp_common));
 
 	if (!ret)
@@ -275,17 +298,22 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
 					ARRAY_SIZE(seccomp_vmm_ioctls), -1);
 	case SECCOMP_SPAWNER:
 		ret = seccomp_add_spawner(ctx);
-		/* The serial's and the GED's interrupts, from any vCPU. */
-		return ret ? ret : seccomp_add_ioctls(ctx, irq_line, 1, -1);
+		/* What any vCPU does on its VM's fd (any VM's). */
+		return ret ? ret : seccomp_add_ioctls(ctx,
+				seccomp_vcpu_vm_ioctls,
+				ARRAY_SIZE(seccomp_vcpu_vm_ioctls), -1);
 	case SECCOMP_VCPU:
 		if (fds->vm >= 0)
-			ret = seccomp_add_ioctls(ctx, irq_line, 1, fds->vm);
+			ret = seccomp_add_ioctls(ctx, seccomp_vcpu_vm_ioctls,
+				ARRAY_SIZE(seccomp_vcpu_vm_ioctls), fds->vm);
 		if (!ret && fds->vcpu >= 0)
 			ret = seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
 				ARRAY_SIZE(seccomp_vcpu_ioctls), fds->vcpu);
 		return ret;
 	case SECCOMP_API:
 		return seccomp_add(ctx, seccomp_api, ARRAY_SIZE(seccomp_api));
+	case SECCOMP_IO:
+		return seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
 	}
 	return -EINVAL;
 }

@@ -6,12 +6,14 @@
 #ifndef EVMM_SECCOMP_H
 #define EVMM_SECCOMP_H
 
-enum seccomp_thread { SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER };
+enum seccomp_thread {
+	SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER, SECCOMP_IO,
+};
 
 /* The fds a thread's ioctls are limited to; -1: none. */
 struct seccomp_fds {
 	int kvm;	/* /dev/kvm: KVM_CREATE_VM, on the VMM thread */
-	int vm;		/* the KVM VM: KVM_IRQ_LINE, on a vCPU thread */
+	int vm;		/* the KVM VM: interrupts, MSI routes, doorbells */
 	int vcpu;	/* a vCPU thread's own vCPU: KVM_RUN */
 };
 

@@ -260,13 +260,16 @@ int vcpu_signals_init(void)
 }
 
 /*
- * vCPU threads are created by the spawner, a thread the VMM thread starts
- * before its own filter: so a vCPU thread carries the spawner's filter and
- * its own, not the VMM thread's, which then need not allow KVM_RUN, clone
- * or seccomp. One request at a time, answered under the lock.
+ * vCPU threads (and device threads) are created by the spawner, a thread
+ * the VMM thread starts before its own filter: so a vCPU thread carries
+ * the spawner's filter and its own, not the VMM thread's, which then need
+ * not allow KVM_RUN, clone or seccomp. One request at a time, answered
+ * under the lock.
  */
 struct vcpu_spawn_req {
-	struct vcpu *v;
+	pthread_t *thread;
+	void *(*fn)(void *);
+	void *arg;
 	int ret;
 	bool done;
 };
@@ -297,8 +300,7 @@ static void *vcpu_spawner(void *arg)
 		while (!vcpu_spawn.req)
 			pthread_cond_wait(&vcpu_spawn.cond, &vcpu_spawn.lock);
 		r = vcpu_spawn.req;
-		r->ret = ret ? ret : thread_start(&r->v->thread, vcpu_thread,
-						  r->v);
+		r->ret = ret ? ret : thread_start(r->thread, r->fn, r->arg);
 		r->done = true;
 		vcpu_spawn.req = NULL;
 		pthread_cond_broadcast(&vcpu_spawn.cond);
@@ -324,10 +326,11 @@ int vcpu_spawner_start(int seccomp_mode)
 	return ret;
 }
 
-static int vcpu_spawn_thread(struct vcpu *v)
+int vcpu_spawn_thread(pthread_t *thread, void *(*fn)(void *), void *arg,
+		      int seccomp_mode)
 {
-	struct vcpu_spawn_req r = { .v = v };
-	int ret = vcpu_spawner_start(v->vm->seccomp);
+	struct vcpu_spawn_req r = { .thread = thread, .fn = fn, .arg = arg };
+	int ret = vcpu_spawner_start(seccomp_mode);
 
 	if (ret)
 		return ret;
@@ -348,7 +351,7 @@ int vcpu_start(struct vcpu *v)
 
 	atomic_store(&v->stop, false);
 	atomic_store(&v->started, false);
-	ret = vcpu_spawn_thread(v);
+	ret = vcpu_spawn_thread(&v->thread, vcpu_thread, v, v->vm->seccomp);
 	if (ret)
 		return ret;
 	v->thread_live = true;

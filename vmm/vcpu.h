@@ -39,6 +39,14 @@ int vcpu_create(struct vm *vm, unsigned int index);
  * vcpu_start() starts it with the VM's mode if it is not running yet.
  */
 int vcpu_spawner_start(int seccomp_mode);
+/*
+ * Any thread: fn(arg) on a new thread the spawner creates (started with
+ * seccomp_mode if it is not running yet), so that it carries the
+ * spawner's filter, not its caller's; the new thread installs its own.
+ * 0 or -errno (also the spawner's filter having failed).
+ */
+int vcpu_spawn_thread(pthread_t *thread, void *(*fn)(void *), void *arg,
+		      int seccomp_mode);
 /* Starts the vCPU's thread (which applies its seccomp filter). */
 int vcpu_start(struct vcpu *v);
 /* Kicks the thread out of KVM_RUN and joins it. */

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "devices/gmem.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -113,13 +114,17 @@ int vm_init(struct vm *vm, unsigned int max_vcpus)
 	if (ret)
 		goto err;
 	vm->phys_bits = vm_find_phys_bits(vm->cpuid);
+	ret = irq_init(&vm->irq, vm->kvm_fd);
+	if (ret)
+		goto err;
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->event_fd < 0) {
 		ret = -errno;
 		goto err;
 	}
+	vm->mem = gmem_new();
 	vm->vcpus = calloc(max_vcpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
+	if (!vm->vcpus || !vm->mem) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -159,6 +164,30 @@ static uint8_t *vm_map_ram(uint64_t size)
 	return a;
 }
 
+/* Device threads see what the guest sees (tests' vms may have no map). */
+static int vm_gmem_add(struct vm *vm, const struct vm_ram *r, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; vm->mem && i < n; i++) {
+		ret = gmem_add(vm->mem, r[i].gpa, r[i].size, r[i].host);
+		if (ret) {
+			while (i--)
+				gmem_remove(vm->mem, r[i].gpa);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void vm_gmem_remove(struct vm *vm, uint64_t gpa)
+{
+	if (vm->mem && gmem_remove(vm->mem, gpa))
+		log_err("device memory map: no range at %#llx",
+			(unsigned long long)gpa);
+}
+
 int vm_alloc_ram(struct vm *vm, uint64_t size)
 {
 	uint64_t low = MIN(size, LAYOUT_MMIO_HOLE);
@@ -174,7 +203,7 @@ int vm_alloc_ram(struct vm *vm, uint64_t size)
 						  vm->ram + low };
 		vm->nregions = 2;
 	}
-	return 0;
+	return vm_gmem_add(vm, vm->regions, vm->nregions);
 }
 
 static int vm_set_slot(struct vm *vm, unsigned int slot,
@@ -221,9 +250,12 @@ int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size)
 		return -errno;
 	r->gpa = gpa;
 	r->size = size;
-	if (vm->fd < 0)
-		return 0;
-	ret = vm_set_slot(vm, VM_MAX_RAM + slot, r, size);
+	ret = vm->fd < 0 ? 0 : vm_set_slot(vm, VM_MAX_RAM + slot, r, size);
+	if (!ret) {
+		ret = vm_gmem_add(vm, r, 1);
+		if (ret && vm->fd >= 0)
+			vm_set_slot(vm, VM_MAX_RAM + slot, r, 0);
+	}
 	if (ret) {
 		munmap(r->host, size);
 		*r = (struct vm_ram){ 0 };
@@ -247,6 +279,7 @@ void vm_remove_ram(struct vm *vm, unsigned int slot)
 			"stays mapped", slot, strerror(-ret));
 		return;
 	}
+	vm_gmem_remove(vm, r->gpa);
 	munmap(r->host, r->size);
 	*r = (struct vm_ram){ 0 };
 }
@@ -259,10 +292,15 @@ int vm_move_ram(struct vm *vm, unsigned int from, unsigned int to,
 	if (from >= VM_MAX_HP_RAM || to >= VM_MAX_HP_RAM ||
 	    !vm->hp_ram[from].host || (to != from && vm->hp_ram[to].host))
 		return -EINVAL;
+	vm_gmem_remove(vm, vm->hp_ram[from].gpa);
 	vm->hp_ram[to] = vm->hp_ram[from];
 	vm->hp_ram[to].gpa = gpa;
 	if (to != from)
 		vm->hp_ram[from] = (struct vm_ram){ 0 };
+	/* Moved all the same: devices would then fail I/O to it, no more. */
+	if (vm_gmem_add(vm, &vm->hp_ram[to], 1))
+		log_err("device memory map: RAM %u at %#llx left out", to,
+			(unsigned long long)gpa);
 	return 0;
 }
 
@@ -286,6 +324,7 @@ int vm_create(struct vm *vm)
 	ret = vm_set_slots(vm);
 	if (ret)
 		goto err;
+	irq_vm_created(&vm->irq, vm->fd);
 	return 0;
 err:
 	vm_destroy(vm);
@@ -294,6 +333,7 @@ err:
 
 void vm_destroy(struct vm *vm)
 {
+	irq_vm_gone(&vm->irq);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->fd = -1;
@@ -302,11 +342,16 @@ void vm_destroy(struct vm *vm)
 void vm_free(struct vm *vm)
 {
 	vm_destroy(vm);
+	for (unsigned int i = 0; i < VM_MAX_HP_RAM; i++)
+		vm_remove_ram(vm, i);
+	for (unsigned int i = 0; i < vm->nregions; i++)
+		vm_gmem_remove(vm, vm->regions[i].gpa);
+	vm->nregions = 0;
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	vm->ram = NULL;
-	for (unsigned int i = 0; i < VM_MAX_HP_RAM; i++)
-		vm_remove_ram(vm, i);
+	gmem_free(vm->mem);
+	vm->mem = NULL;
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	vm->event_fd = -1;
@@ -315,6 +360,7 @@ void vm_free(struct vm *vm)
 	vm->kvm_fd = -1;
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	irq_free(&vm->irq);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 }

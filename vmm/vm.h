@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/irq.h"
 
+struct gmem;
 struct vcpu;
 struct kvm_cpuid2;
 struct kvm_userspace_memory_region;
@@ -44,11 +46,13 @@ struct vm {
 	struct vm_ram regions[VM_MAX_RAM];
 	unsigned int nregions;
 	struct vm_ram hp_ram[VM_MAX_HP_RAM];	/* host NULL: absent */
+	struct gmem *mem;	/* all of the above, for device threads */
 	unsigned int nr_memslots;	/* KVM's limit */
 	unsigned int phys_bits;		/* guest physical address width */
 
 	struct bus pio;
 	struct bus mmio;
+	struct irq irq;		/* MSI routes, irqfds, ioeventfds */
 
 	struct vcpu *vcpus;	/* max_vcpus entries, sized once */
 	unsigned int max_vcpus;
@@ -75,7 +79,10 @@ int vm_alloc_ram(struct vm *vm, uint64_t size);
  * and gives it to KVM now if the VM exists, else at vm_create.
  */
 int vm_add_ram(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size);
-/* Takes range `slot` from KVM and unmaps it: its RSS goes back to the host. */
+/*
+ * Takes range `slot` from KVM and from device threads (waiting for their
+ * references), and unmaps it: its RSS goes back to the host.
+ */
 void vm_remove_ram(struct vm *vm, unsigned int slot);
 /*
  * Makes range `from` range `to` (absent), at gpa; its memory stays. Only

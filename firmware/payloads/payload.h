@@ -60,6 +60,14 @@
 #define PL_ICR_SIPI		0x4600	/* start-up; | vector (page number) */
 #define PL_ICR_ALL_BUT_SELF	0xC0000
 #define PL_ICR_BUSY		0x1000	/* delivery status */
+#define PL_LAPIC_EOI		(PL_LAPIC + 0xB0)
+
+/* The msi payload: doorbells evmm's ioeventfds catch, an MSI's vector. */
+#define PL_MSI_VECTOR		0x41
+#define PL_MSI_READY		0x35171000
+#define PL_MSI_DOORBELL		(PL_MMIO_TEST + 0x800)	/* 2 bytes */
+#define PL_MSI_DOORBELL_MATCH	7	/* a write of 8 misses it */
+#define PL_MSI_DOORBELL_ANY	(PL_MMIO_TEST + 0x804)	/* 4 bytes */
 /* What each CPU of the smp payload reports: IDs from three sources. */
 #define PL_SMP_REPORT(lapic, cpuid1, cpuidb) \
 	(0xA5000000 | ((lapic) << 16) | ((cpuid1) << 8) | (cpuidb))

@@ -88,16 +88,21 @@ START_TEST(cli_not_a_bzimage)
 }
 END_TEST
 
-/* No virtio device yet: --disk and --net are refused, not ignored. */
+/*
+ * No virtio-net yet: --net is refused, not ignored. --disk needs an image
+ * (a character device is not one).
+ */
 START_TEST(cli_devices_not_yet)
 {
-	guest_start(&g, "--disk", "path=/dev/null", NULL);
-	expect_rejected("--disk");
-	guest_check(&g, strstr(g.buf, "virtio-blk"), "\"%s\" does not say "
-		    "what is missing", g.buf);
-	teardown();
 	guest_start(&g, "--net", "tap=evmmtap0", NULL);
 	expect_rejected("--net");
+	guest_check(&g, strstr(g.buf, "virtio-net"), "\"%s\" does not say "
+		    "what is missing", g.buf);
+	teardown();
+	guest_start(&g, "--disk", "path=/dev/null", NULL);
+	expect_rejected("--disk");
+	guest_check(&g, strstr(g.buf, "block device"), "\"%s\" does not say "
+		    "what an image must be", g.buf);
 }
 END_TEST
 

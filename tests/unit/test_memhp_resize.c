@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "devices/cpu_hotplug.h"
+#include "devices/gmem.h"
 #include "devices/ged.h"
 #include "devices/mem_hotplug.h"
 #include "vmm/config.h"
@@ -70,6 +71,7 @@ static void machine_setup(uint64_t size, uint64_t hotplug,
 	m.eject_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	m.vm.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	m.vm.kvm_fd = -1;
+	m.vm.mem = gmem_new();
 	ck_assert(m.mem_hp && m.ged && m.eject_fd >= 0 && m.vm.event_fd >= 0);
 	m.running = true;
 	irqs = ejects = 0;
@@ -84,6 +86,7 @@ static void teardown(void)
 {
 	for (unsigned int i = 0; i < VM_MAX_HP_RAM; i++)
 		vm_remove_ram(&m.vm, i);
+	gmem_free(m.vm.mem);
 	mem_hotplug_free(m.mem_hp);
 	ged_free(m.ged);
 	close(m.eject_fd);
@@ -134,6 +137,27 @@ static struct hotplug_mem status(void)
 	return st;
 }
 
+/* Device threads see exactly the mapped ranges, where the guest does. */
+static void ck_device_map(uint64_t base, uint64_t end)
+{
+	struct gmem_ref ref = gmem_get(m.vm.mem);
+	const struct vm_ram *r;
+	uint64_t gpa;
+	unsigned int i;
+	void *host;
+
+	for (gpa = base; gpa < end; gpa += CONFIG_HOTPLUG_ALIGN) {
+		host = NULL;
+		for (i = 0; i < VM_MAX_HP_RAM; i++) {
+			r = &m.vm.hp_ram[i];
+			if (r->host && gpa >= r->gpa && gpa - r->gpa < r->size)
+				host = r->host + (gpa - r->gpa);
+		}
+		ck_assert_ptr_eq(gmem_ptr(m.vm.mem, gpa, 1), host);
+	}
+	gmem_put(m.vm.mem, ref);
+}
+
 /* Every mapped range inside the region, 128 MiB aligned, none overlapping. */
 static void ck_layout(void)
 {
@@ -159,6 +183,7 @@ static void ck_layout(void)
 		}
 	}
 	ck_assert_uint_eq(status().current, sum);
+	ck_device_map(base, end);
 }
 
 /*

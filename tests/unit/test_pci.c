@@ -707,6 +707,36 @@ START_TEST(aml_host_bridge)
 }
 END_TEST
 
+/* Answers reads of 0x44-0x47 itself: byte i reads 0xA0 + offset. */
+static void on_read(struct pci_dev *d, unsigned int off, uint8_t *data,
+		    unsigned int len)
+{
+	unsigned int i;
+
+	ck_assert_ptr_eq(d, &dev);
+	ck_assert_uint_le(off + len, PCI_CFG_SIZE);
+	for (i = 0; i < len; i++)
+		if (off + i >= 0x44 && off + i < 0x48)
+			data[i] = 0xA0 + off + i;
+}
+
+/* cfg_read answers through both mechanisms; the extended space is not it. */
+START_TEST(cfg_read_hook)
+{
+	dev.cfg_read = on_read;
+	ck_assert_uint_eq(ecam_read(3, 0x44, 4), 0xE7E6E5E4);
+	ck_assert_uint_eq(ecam_read(3, 0x46, 2), 0xE7E6);
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11 | 0x40, 0, 4),
+			  0x01080009);
+	ck_assert_uint_eq(cf8_read(0x80000000 | 3 << 11 | 0x44, 1, 1), 0xE5);
+	ck_assert_uint_eq(ecam_read(3, 0x144, 4), 0);
+	/* Refused accesses never reach it. */
+	ck_assert_uint_eq(ecam_read(3, 0x43, 2), 0xFFFF);
+	/* cfg itself is unchanged. */
+	ck_assert_uint_eq(dev.cfg[0x44], 2);
+}
+END_TEST
+
 Suite *pci_suite(void)
 {
 	const TTest *const tests[] = {
@@ -719,7 +749,7 @@ Suite *pci_suite(void)
 		cf8_address_register, capabilities_fill_space,
 		placement_and_removal, bar64_falls_back_to_win32,
 		bar64_upper_half_moves, host_bridge_header,
-		config_write_races_dispatch,
+		config_write_races_dispatch, cfg_read_hook,
 	};
 	Suite *s = suite_create("pci");
 	TCase *tc = tcase_create("pci");

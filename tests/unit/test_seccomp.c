@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -132,7 +135,7 @@ static void expect_trapped(enum seccomp_thread thread, void (*fn)(void),
 }
 
 static const enum seccomp_thread all_threads[] = {
-	SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER,
+	SECCOMP_VMM, SECCOMP_VCPU, SECCOMP_API, SECCOMP_SPAWNER, SECCOMP_IO,
 };
 
 static void mmap_rw(void)
@@ -227,6 +230,7 @@ START_TEST(test_clone)
 	expect_trapped(SECCOMP_VMM, do_fork, SYS_clone);
 	expect_trapped(SECCOMP_API, do_fork, SYS_clone);
 	expect_trapped(SECCOMP_VCPU, do_fork, SYS_clone);
+	expect_trapped(SECCOMP_IO, do_fork, SYS_clone);
 }
 END_TEST
 
@@ -300,6 +304,36 @@ static void irq_line_b(void)
 	ioctl_on(fd_b, KVM_IRQ_LINE);
 }
 
+static void irqfd_a(void)
+{
+	ioctl_on(fd_a, KVM_IRQFD);
+}
+
+static void irqfd_b(void)
+{
+	ioctl_on(fd_b, KVM_IRQFD);
+}
+
+static void gsi_routing_a(void)
+{
+	ioctl_on(fd_a, KVM_SET_GSI_ROUTING);
+}
+
+static void gsi_routing_b(void)
+{
+	ioctl_on(fd_b, KVM_SET_GSI_ROUTING);
+}
+
+static void ioeventfd_a(void)
+{
+	ioctl_on(fd_a, KVM_IOEVENTFD);
+}
+
+static void ioeventfd_b(void)
+{
+	ioctl_on(fd_b, KVM_IOEVENTFD);
+}
+
 static void create_vm_a(void)
 {
 	ioctl_on(fd_a, KVM_CREATE_VM);
@@ -328,6 +362,11 @@ START_TEST(test_ioctl_vmm)
 	expect_ok(SECCOMP_VMM, create_vm_a);
 	expect_trapped(SECCOMP_VMM, create_vm_b, SYS_ioctl);
 	expect_trapped(SECCOMP_API, run_a, SYS_ioctl);
+	/* A reboot's PCI reset drops doorbells; vectors are the vCPUs'. */
+	expect_ok(SECCOMP_VMM, ioeventfd_b);
+	expect_trapped(SECCOMP_VMM, irqfd_b, SYS_ioctl);
+	expect_trapped(SECCOMP_VMM, gsi_routing_b, SYS_ioctl);
+	expect_trapped(SECCOMP_API, ioeventfd_b, SYS_ioctl);
 }
 END_TEST
 
@@ -339,9 +378,78 @@ START_TEST(test_ioctl_vcpu)
 	expect_ok(SECCOMP_VCPU, run_a);
 	expect_trapped(SECCOMP_VCPU, run_b, SYS_ioctl);
 	expect_trapped(SECCOMP_VCPU, irq_line_b, SYS_ioctl);
+	expect_trapped(SECCOMP_VCPU, ioeventfd_b, SYS_ioctl);
 	fds.vm = fd_b;
 	expect_ok(SECCOMP_VCPU, irq_line_b);
 	expect_trapped(SECCOMP_VCPU, create_vm_a, SYS_ioctl);
+	/* Guest PCI writes: MSI routes, irqfds, doorbells, on its VM only. */
+	expect_ok(SECCOMP_VCPU, irqfd_b);
+	expect_ok(SECCOMP_VCPU, gsi_routing_b);
+	expect_ok(SECCOMP_VCPU, ioeventfd_b);
+	expect_trapped(SECCOMP_VCPU, irqfd_a, SYS_ioctl);
+	expect_trapped(SECCOMP_VCPU, gsi_routing_a, SYS_ioctl);
+	expect_trapped(SECCOMP_VCPU, ioeventfd_a, SYS_ioctl);
+}
+END_TEST
+
+/* A disk's work: vectored reads and writes, a flush, an epoll wait. */
+static void disk_io(void)
+{
+	struct epoll_event ev;
+	char buf[16];
+	struct iovec v = { buf, sizeof(buf) };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	(void)ep;
+	if (preadv(fd_a, &v, 1, 0) < 0 || pwritev(fd_a, &v, 1, 0) < 0 ||
+	    pwrite(fd_a, buf, 1, 0) < 0 || pread(fd_a, buf, 1, 0) < 0)
+		_exit(1);
+	fdatasync(fd_a);	/* EINVAL on /dev/null: allowed is enough */
+	epoll_wait(-1, &ev, 1, 0);
+}
+
+static void disk_io_no_epoll(void)
+{
+	struct epoll_event ev;
+	char buf[16];
+	struct iovec v = { buf, sizeof(buf) };
+
+	if (preadv(fd_a, &v, 1, 0) < 0 || pwritev(fd_a, &v, 1, 0) < 0 ||
+	    pwrite(fd_a, buf, 1, 0) < 0)
+		_exit(1);
+	fdatasync(fd_a);
+	epoll_wait(-1, &ev, 1, 0);
+}
+
+static void open_socket(void)
+{
+	socket(AF_UNIX, SOCK_STREAM, 0);
+}
+
+/* An I/O thread: its backend's I/O, and no KVM ioctl at all. */
+START_TEST(test_io_thread)
+{
+	null_fds();
+	expect_ok(SECCOMP_IO, disk_io_no_epoll);
+	expect_ok(SECCOMP_SPAWNER, disk_io_no_epoll);
+	expect_trapped(SECCOMP_IO, disk_io, SYS_epoll_create1);
+	expect_trapped(SECCOMP_IO, irqfd_a, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, ioeventfd_a, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, irq_line_b, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, open_socket, SYS_socket);
+	expect_trapped(SECCOMP_VCPU, disk_io_no_epoll, SYS_preadv);
+}
+END_TEST
+
+/* The spawner's filter stays on vCPU threads: it allows their VM ioctls. */
+START_TEST(test_ioctl_spawner)
+{
+	null_fds();
+	expect_ok(SECCOMP_SPAWNER, irqfd_a);
+	expect_ok(SECCOMP_SPAWNER, gsi_routing_b);
+	expect_ok(SECCOMP_SPAWNER, ioeventfd_a);
+	expect_ok(SECCOMP_SPAWNER, irq_line_b);
+	expect_trapped(SECCOMP_SPAWNER, create_vm_a, SYS_ioctl);
 }
 END_TEST
 
@@ -548,7 +656,9 @@ Suite *seccomp_suite(void)
 {
 	const TTest *const tests[] = {
 		test_mmap_exec, test_mprotect_exec, test_clone, test_tgkill,
-		test_prctl, test_ioctl_vmm, test_ioctl_vcpu, test_ioctl_tty,
+		test_prctl, test_ioctl_vmm, test_ioctl_vcpu, test_ioctl_spawner,
+		test_io_thread,
+		test_ioctl_tty,
 		test_report_restores_tty, test_vcpu_thread,
 		test_drain_stalled_console, test_report_stalled_stderr,
 	};
