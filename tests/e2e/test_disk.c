@@ -18,7 +18,8 @@
 #define ROOTFS		"build/guest/rootfs.img"
 #define DATA_MAGIC	"EVMM-DATA-DISK"
 #define DATA_SIZE	(4 << 20)
-#define DISK_CMDLINE	GUEST_CMDLINE " root=/dev/vda rw"
+/* GUEST_CMDLINE without pci=off: the disks are PCI functions. */
+#define DISK_CMDLINE	"console=ttyS0 quiet panic=-1 root=/dev/vda rw"
 
 static struct guest g;
 static char dir[64], root_img[128], data_img[128];
