@@ -20,7 +20,8 @@
  *
  * Without arguments it takes `evmm.diskbench=SEQ_MIB,RAND_IOS,RAND_MS`
  * from the kernel command line, since init's `evmm.cmd=` runs one word.
- * Defaults: /dev/vda, 64, 2000, 10000. Static: the guest has no libc.
+ * Defaults: /dev/vda, 128, 4000, 10000 (make bench's). Static: the
+ * guest has no libc.
  */
 #define _GNU_SOURCE	/* O_DIRECT */
 #include <errno.h>
@@ -106,7 +107,7 @@ static int opts_parse(struct opts *o, int argc, char **argv)
 	char *end;
 	int i;
 
-	*o = (struct opts){ "/dev/vda", 64, 2000, 10000 };
+	*o = (struct opts){ "/dev/vda", 128, 4000, 10000 };
 	if (argc < 2)
 		return opts_from_cmdline(o);
 	o->dev = argv[1];
