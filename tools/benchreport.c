@@ -422,9 +422,8 @@ static void chart_script(FILE *f, const char *dir, const struct out *o)
 		"} else {\n\tset terminal png size 1200,%d font ',9'\n}\n"
 		"set termoption noenhanced\nset output ", h, h);
 	gp_path(f, dir, "ratios.png");
-	fprintf(f, "\nset title 'evmm / QEMU, ratio of the medians "
-		"(left of 1: evmm is smaller or faster; right of 1 where "
-		"higher is better)'\n"
+	fprintf(f, "\nset title 'evmm / QEMU, ratio of the medians (better: "
+		"left of 1; right for [higher is better])'\n"
 		"set datafile separator '\\t'\nset datafile missing '-'\n"
 		"set logscale x 2\nset format x '%%.3g'\nset xrange [%g:%g]\n"
 		"set yrange [%d:-1]\nset ytics nomirror\nset grid xtics\n"
