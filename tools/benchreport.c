@@ -306,8 +306,9 @@ static json_t *row_json(const struct row *r, json_t *spec)
 	if (j && r->cfg)
 		json_object_set_new(j, "cfg", json_string(r->cfg));
 	if (j)
-		json_object_set_new(j, "met", isnan(r->ratio) || isnan(r->target)
-				    ? json_null() : json_boolean(target_met(r)));
+		json_object_set_new(j, "met",
+				    isnan(r->ratio) || isnan(r->target) ?
+				    json_null() : json_boolean(target_met(r)));
 	if (j)
 		json_object_set_new(j, "higher", json_boolean(r->higher));
 	return j;

@@ -228,7 +228,7 @@ static int run(int fd, uint64_t size, const struct opts *o,
 		     size / SEQ_BLOCK;
 	if (!r->seq_mib || !o->rand_ios)
 		return fail("size", EINVAL);
-	/* Page aligned, as O_DIRECT needs; not zeros, which could be special. */
+	/* Page aligned for O_DIRECT; not zeros, which could be special. */
 	if (posix_memalign(&buf, 4096, SEQ_BLOCK))
 		return fail("memory", ENOMEM);
 	memset(buf, 0xa5, SEQ_BLOCK);
