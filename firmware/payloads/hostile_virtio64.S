@@ -16,16 +16,21 @@
  *  registers	random and out-of-order writes to the common configuration
  *		(register scripts below check what must be refused), every
  *		queue index of the notify region, ISR, device configuration,
- *		MSI-X table and PBA; then vectors with garbage addresses and
- *		data, used for a few requests;
+ *		MSI-X table and PBA; the same through the PCI-cfg window (a
+ *		reset through it mid-flight, settings it must ignore); then
+ *		vectors with garbage addresses and data, used for requests;
  *  queues	a queue set up properly, then hostile chains (outside RAM,
  *		across its end, huge, in loops, longer than the queue, bad
  *		indirect tables, write-only headers, ...) each checked against
  *		the used ring, rings broken on purpose, resets mid-flight,
- *		BAR0 moved under a live queue, random chains.
+ *		BAR0 moved under a live queue, random chains; then every
+ *		disk's queue live while their BAR0s go through the garbage
+ *		places together.
  * A valid read of sector 0 follows every hostile step: the device must
  * still serve it, with the disk's magic. Last, per disk: the magic, and a
  * write of sector 1 (IOERR on a readonly disk, whose magic must stay).
+ * Then it leaves a mess for the test's reboot to clean up: requests in
+ * flight, garbage vectors, BAR0 at the top of the address space.
  *
  * MSI messages are made garbage only with fixed delivery and a vector of
  * 0x80 or more: an NMI, SMI or INIT would be the guest resetting itself.
@@ -58,8 +63,13 @@
 #define HDR		(SCRATCH + 0x10000)	/* request headers */
 #define STATUS		(SCRATCH + 0x11000)
 #define DATA		(SCRATCH + 0x12000)	/* 56 KiB */
+#define LIVE_RINGS	(SCRATCH + 0x20000)	/* + disk << 14: live_bars' */
 #define RAND		0x02000000		/* 1 MiB of noise */
 #define RAND_LEN	0x100000
+#define BIG_BUF		0x08000000		/* leave_mess' 64 MiB */
+#define BIG_SEG		0x04000000
+#define BIG_SEGS	16	/* 1 GiB: the test's first disk, whole */
+#define BIG_TABLE	0x200	/* bytes between its indirect tables */
 
 /* The headers at HDR, 16 bytes each (the headers table below). */
 #define H_READ0		(HDR + 0x00)
@@ -86,6 +96,13 @@
 #define MSIX_CAP_ID	0x11
 #define MSIX_ENABLE	0x8000
 #define MSIX_FMASK	0x4000
+#define CAP_VNDR	0x09
+#define CFG_PCI		5		/* virtio's PCI-cfg capability */
+#define WIN_BAR		4		/* its window: BAR, offset, length, data */
+#define WIN_OFF		8
+#define WIN_LEN		12
+#define WIN_DATA	16
+#define BAR_TOP		0xFFFFFFFFFFFF8000	/* BAR0 ends at 2^64 */
 
 /* BAR0 of virtio-pci (devices/virtio_pci.h) */
 #define ISR		0x1000
@@ -223,6 +240,8 @@ entry:
 	jb 1b
 	lea final_check(%rip), %rsi
 	call each_disk
+	lea leave_mess(%rip), %rsi
+	call each_disk
 done:
 	lea msg_done(%rip), %rsi
 	call puts
@@ -266,7 +285,8 @@ run_pass:
 	lea msg_queues(%rip), %rsi
 	call phase
 	lea storm_queues(%rip), %rsi
-	jmp each_disk
+	call each_disk
+	jmp live_bars
 
 /* "HOSTVIRT: pass N <what at %rsi> at tick T". */
 phase:
@@ -311,6 +331,9 @@ select_disk:
 	mov $MSIX_CAP_ID, %esi
 	call find_cap
 	mov %eax, msix_cap(%rip)
+	mov $CFG_PCI, %esi
+	call find_vcap
+	mov %eax, win_cap(%rip)
 	ret
 
 /* e820 (boot_params at %rdi): usable RAM must end at RAM_END. */
@@ -379,6 +402,11 @@ cfg_rd8:
 	movzbl (%rdx), %eax
 	ret
 
+cfg_wr8:
+	call ecam_addr
+	mov %cl, (%rdx)
+	ret
+
 cfg_rd32:
 	call ecam_addr
 	mov (%rdx), %eax
@@ -416,6 +444,35 @@ find_cap:
 	jnz 1b
 	xor %eax, %eax
 2:	pop %rbp
+	pop %rbx
+	ret
+
+/* %eax = the offset of slot %edi's virtio capability of type %esi, or 0. */
+find_vcap:
+	push %rbx
+	push %rbp
+	mov %esi, %ebp
+	mov $PCI_CAP_PTR, %esi
+	call cfg_rd8
+	mov $48, %ebx
+1:	and $0xFC, %eax
+	jz 3f
+	mov %eax, %esi
+	call cfg_rd8
+	cmp $CAP_VNDR, %eax
+	jne 2f
+	lea 3(%rsi), %esi
+	call cfg_rd8
+	sub $3, %esi
+	cmp %ebp, %eax
+	mov %esi, %eax
+	je 3f
+2:	lea 1(%rsi), %esi
+	call cfg_rd8
+	dec %ebx
+	jnz 1b
+	xor %eax, %eax
+3:	pop %rbp
 	pop %rbx
 	ret
 
@@ -706,6 +763,7 @@ storm_regs:
 	rep movsb
 	lea script_regs(%rip), %rsi
 	call run_script
+	call cfg_window
 	/* Every queue index the notify region can name. */
 	xor %ebx, %ebx
 2:	call rnd
@@ -751,8 +809,24 @@ storm_range:
  */
 garbage_vectors:
 	push %rbx
-	xor %ebx, %ebx
-1:	mov %rbx, %rdx
+	call garbage_table
+	movb $0, sane_vectors(%rip)
+	mov $MSIX_ENABLE, %ecx
+	call msix_ctrl
+	call setup_queue
+	mov $4, %ebx
+1:	call valid_read
+	dec %ebx
+	jnz 1b
+	movb $1, sane_vectors(%rip)
+	movb $0, C_STATUS(%r12)
+	pop %rbx
+	ret
+
+/* Every vector of the table: garbage address, fixed, vector >= 0x80. */
+garbage_table:
+	xor %ecx, %ecx
+1:	mov %rcx, %rdx
 	shl $4, %rdx
 	lea MSIX_TABLE(%r12,%rdx), %rdx
 	call rnd
@@ -765,29 +839,115 @@ garbage_vectors:
 	or $0x80, %eax
 	mov %eax, 8(%rdx)
 	movl $0, 12(%rdx)
-	inc %ebx
-	cmp $NVECTORS, %ebx
+	inc %ecx
+	cmp $NVECTORS, %ecx
 	jb 1b
-	movb $0, sane_vectors(%rip)
-	mov %r13d, %edi
-	mov msix_cap(%rip), %esi
-	add $2, %esi
-	mov $MSIX_ENABLE, %ecx
-	call cfg_wr16
+	ret
+
+/*
+ * The PCI-cfg capability's window onto BAR0 (through configuration
+ * space, under evmm's PCI bus lock): a driver's setup through it, a kick,
+ * a reset with requests in flight; then settings it must ignore, each
+ * with a write that would reset the device if it went through.
+ */
+cfg_window:
+	push %rbx
+	call default_rings
+	call zero_rings
+	lea script_window(%rip), %rsi
+	call run_script
+	call sane_msix
+	movw $0, avail_shadow(%rip)
+	incl checks(%rip)
+	mov $H_READ0, %esi
+	mov $F_WRITE, %ecx
+	call set_request
+	xor %eax, %eax
+	call post
+	xor %edx, %edx
+	mov $NOTIFY, %esi
+	mov $2, %ecx
+	call win_set
+	xor %ecx, %ecx
+	call win_wr			/* the kick */
+	mov $513, %ecx
+	xor %esi, %esi
+	call request_wait
 	call setup_queue
-	mov $4, %ebx
-2:	call valid_read
-	dec %ebx
-	jnz 2b
-	movb $1, sane_vectors(%rip)
+	xor %ebx, %ebx
+1:	call midflight_request
+	inc %ebx
+	cmp $QSIZE, %ebx
+	jb 1b
+	call kick
+	xor %edx, %edx
+	mov $C_STATUS, %esi
+	mov $1, %ecx
+	call win_set
+	xor %ecx, %ecx
+	call win_wr			/* the reset, mid-flight */
+	call setup_queue
+	lea bad_windows(%rip), %rbx
+2:	mov (%rbx), %edx
+	mov 4(%rbx), %esi
+	mov 8(%rbx), %ecx
+	call win_set
+	xor %ecx, %ecx
+	call win_wr
+	call win_rd
+	testb $S_DRIVER_OK, C_STATUS(%r12)
+	jnz 3f
+	lea msg_window(%rip), %rsi
+	mov %rbx, %rdi
+	lea bad_windows(%rip), %rax
+	sub %rax, %rdi
+	call fail
+	call setup_queue
+3:	add $12, %rbx
+	lea bad_windows_end(%rip), %rax
+	cmp %rax, %rbx
+	jb 2b
+	call valid_read
 	movb $0, C_STATUS(%r12)
 	pop %rbx
 	ret
 
+/* The window: BAR %edx, offset %esi, length %ecx. */
+win_set:
+	push %rcx
+	push %rsi
+	mov %edx, %ecx
+	mov %r13d, %edi
+	mov win_cap(%rip), %esi
+	add $WIN_BAR, %esi
+	call cfg_wr8
+	pop %rcx
+	mov win_cap(%rip), %esi
+	add $WIN_OFF, %esi
+	call cfg_wr32
+	pop %rcx
+	mov win_cap(%rip), %esi
+	add $WIN_LEN, %esi
+	jmp cfg_wr32
+
+/* %ecx through the window; win_rd: %eax through it. */
+win_wr:
+	mov %r13d, %edi
+	mov win_cap(%rip), %esi
+	add $WIN_DATA, %esi
+	jmp cfg_wr32
+
+win_rd:
+	mov %r13d, %edi
+	mov win_cap(%rip), %esi
+	add $WIN_DATA, %esi
+	jmp cfg_rd32
+
 /*
  * A register script at %rsi against BAR0 (%r12): entries of op, width,
  * offset, mask, value. Op 1 writes the value; op 2 reads and fails unless
- * (read & mask) == value; 0 ends.
+ * (read & mask) == value; 3 and 4 do the same through the PCI-cfg
+ * window; 0 ends.
  */
 run_script:
 	push %rbx
@@ -797,7 +957,13 @@ run_script:
 1:	movzbl (%rbx), %eax
 	test %eax, %eax
 	jz 9f
-	movzwl 2(%rbx), %edx
+	cmp $3, %eax
+	jb 10f
+	call window_step
+	cmpb $4, (%rbx)
+	je 7f
+	jmp 8f
+10:	movzwl 2(%rbx), %edx
 	add %r12, %rdx
 	movzbl 1(%rbx), %ecx
 	mov 8(%rbx), %rsi
@@ -827,7 +993,7 @@ run_script:
 	jmp 7f
 61:	mov (%rdx), %eax
 7:	and 4(%rbx), %eax
-	cmp %esi, %eax
+	cmp 8(%rbx), %eax
 	je 8f
 	lea msg_script(%rip), %rsi
 	mov %rbx, %rdi
@@ -840,6 +1006,17 @@ run_script:
 	pop %rbx
 	ret
 
+/* Script entry %rbx through the window: op 3 writes, op 4 reads (%eax). */
+window_step:
+	xor %edx, %edx
+	movzwl 2(%rbx), %esi
+	movzbl 1(%rbx), %ecx
+	call win_set
+	cmpb $3, (%rbx)
+	jne win_rd
+	mov 8(%rbx), %ecx
+	jmp win_wr
+
 /* --- Queues --------------------------------------------------------------- */
 
 zero_rings:
@@ -851,10 +1028,14 @@ zero_rings:
 
 /* The default rings, then setup_queue_at. */
 setup_queue:
+	call default_rings
+	jmp setup_queue_at
+
+default_rings:
 	movq $Q_DESC, qd(%rip)
 	movq $Q_AVAIL, qa(%rip)
 	movq $Q_USED, qu(%rip)
-	/* fall through */
+	ret
 
 /*
  * Queue 0 of the disk at %r12 with QSIZE entries on the rings at qd, qa
@@ -1028,13 +1209,21 @@ last_used:
  * queue set up again.
  */
 request:
+	push %rcx
+	push %rsi
+	xor %eax, %eax
+	call post
+	call kick
+	pop %rsi
+	pop %rcx
+	/* fall through */
+
+/* The same for a request posted and kicked already. */
+request_wait:
 	push %rbx
 	push %rbp
 	mov %ecx, %ebx
 	mov %esi, %ebp
-	xor %eax, %eax
-	call post
-	call kick
 	call wait_used
 	test %eax, %eax
 	jnz 2f
@@ -1582,6 +1771,126 @@ rand_desc:
 	mov %eax, 12(%rdi)
 	ret
 
+/*
+ * Every disk's queue live on its own rings, their BAR0s moved together
+ * through bar_places (doorbells at garbage addresses and on each other),
+ * kicked where nothing else lives; then each back, and served again.
+ */
+live_bars:
+	push %rbx
+	push %rbp
+	lea live_setup(%rip), %rsi
+	call each_disk
+	lea bar_places(%rip), %rbx
+1:	xor %ebp, %ebp
+2:	lea disk_slots(%rip), %rdx
+	mov (%rdx,%rbp,4), %edi
+	mov (%rbx), %rcx
+	call set_bar0
+	inc %ebp
+	cmp ndisks(%rip), %ebp
+	jb 2b
+	cmpq $0, 8(%rbx)
+	je 3f
+	mov (%rbx), %rdx
+	movw $0, NOTIFY(%rdx)
+	mov C_STATUS(%rdx), %al
+3:	add $16, %rbx
+	lea bar_places_end(%rip), %rax
+	cmp %rax, %rbx
+	jb 1b
+	lea live_check(%rip), %rsi
+	call each_disk
+	pop %rbp
+	pop %rbx
+	ret
+
+/* This disk's rings for live_bars. */
+live_rings:
+	mov %r14d, %eax
+	shl $14, %eax
+	add $LIVE_RINGS, %eax
+	mov %rax, qd(%rip)
+	add $0x1000, %eax
+	mov %rax, qa(%rip)
+	add $0x1000, %eax
+	mov %rax, qu(%rip)
+	ret
+
+live_setup:
+	call live_rings
+	call setup_queue_at
+	test %eax, %eax
+	jz 1f
+	lea msg_setup(%rip), %rsi
+	mov $-1, %rdi
+	call fail
+1:	ret
+
+live_check:
+	mov %r13d, %edi
+	mov %r12d, %ecx
+	call set_bar0
+	call live_rings
+	movw $0, avail_shadow(%rip)
+	call valid_read
+	movb $0, C_STATUS(%r12)
+	ret
+
+/*
+ * What the test's reboot must clean up: a full ring of the longest reads
+ * a guest can ask for in flight, garbage vectors, BAR0 at the top of the
+ * address space, decoding on.
+ */
+leave_mess:
+	push %rbx
+	call setup_queue
+	xor %ebx, %ebx
+1:	call big_request
+	inc %ebx
+	cmp $QSIZE, %ebx
+	jb 1b
+	call kick
+	call garbage_table
+	mov %r13d, %edi
+	movabs $BAR_TOP, %rcx
+	call set_bar0
+	pop %rbx
+	ret
+
+/*
+ * Request %ebx: sector 0 on, into BIG_SEGS times the same 64 MiB: the
+ * whole of the test's big disk (a smaller one refuses it at once).
+ */
+big_request:
+	imul $BIG_TABLE, %ebx, %edi
+	add $IND, %edi
+	mov %rdi, %rsi
+	movq $H_READ0, (%rdi)
+	movl $16, 8(%rdi)
+	movl $F_NEXT | 1 << 16, 12(%rdi)
+	mov $1, %ecx
+1:	add $16, %rdi
+	movq $BIG_BUF, (%rdi)
+	movl $BIG_SEG, 8(%rdi)
+	lea 1(%rcx), %eax
+	shl $16, %eax
+	or $F_WRITE | F_NEXT, %eax
+	mov %eax, 12(%rdi)
+	inc %ecx
+	cmp $BIG_SEGS, %ecx
+	jbe 1b
+	lea STATUS(%rbx), %eax
+	mov %rax, 16(%rdi)
+	movl $1, 24(%rdi)
+	movl $F_WRITE, 28(%rdi)
+	mov %ebx, %edi
+	mov $(BIG_SEGS + 2) * 16, %edx
+	mov $F_INDIRECT, %ecx
+	call set_desc
+	mov %ebx, %eax
+	jmp post
+
 /* --- The last check ----------------------------------------------------------- */
 
 /*
@@ -1879,7 +2188,7 @@ bar_places:
 	.quad 0xFFFF8000, 0		/* 4 GiB's last 32 KiB */
 	.quad 0x100000000, 0		/* the 64-bit window */
 	.quad 0x7FFFFFFFFFFF8000, 0
-	.quad 0xFFFFFFFFFFFF8000, 0	/* BAR0 ends at 2^64 */
+	.quad BAR_TOP, 0
 bar_places_end:
 
 /* BAR0 ranges storm_range covers: offset, length. */
@@ -2053,6 +2362,65 @@ script_regs:
 	W 2, C_QENABLE, 1
 	X 2, C_QENABLE, 0xFFFF, 0
 	.byte 0
+
+/* The window's script ops: as W and X, through configuration space. */
+.macro WW width, off, val
+	.byte 3, \width
+	.word \off
+	.long 0
+	.quad \val
+.endm
+.macro WX width, off, mask, val
+	.byte 4, \width
+	.word \off
+	.long \mask
+	.quad \val
+.endm
+
+/* A driver's setup of queue 0 through the window, then DRIVER_OK. */
+	.balign 16
+script_window:
+	WW 1, C_STATUS, 0
+	WW 1, C_STATUS, S_ACK
+	WW 1, C_STATUS, (S_ACK | S_DRIVER)
+	WW 4, C_GFSELECT, 0
+	WW 4, C_GF, FEAT_INDIRECT
+	WW 4, C_GFSELECT, 1
+	WW 4, C_GF, FEAT_VERSION_1
+	WW 1, C_STATUS, S_SETUP
+	WX 1, C_STATUS, S_FEATURES_OK, S_FEATURES_OK
+	WW 2, C_QSELECT, 0
+	WW 2, C_QSIZE, QSIZE
+	WW 4, C_QDESC, Q_DESC
+	WW 4, (C_QDESC + 4), 0
+	WW 4, C_QAVAIL, Q_AVAIL
+	WW 4, (C_QAVAIL + 4), 0
+	WW 4, C_QUSED, Q_USED
+	WW 4, (C_QUSED + 4), 0
+	WW 2, C_QMSIX, 0
+	WW 2, C_QENABLE, 1
+	WX 2, C_QENABLE, 0xFFFF, 1
+	WW 2, C_MSIX, 1
+	WW 1, C_STATUS, (S_SETUP | S_DRIVER_OK)
+	WX 1, C_STATUS, 0xFF, (S_SETUP | S_DRIVER_OK)
+	WX 1, ISR, 0, 0
+	WX 4, DEVCFG, 0, 0
+	.byte 0
+
+/* Window settings that must do nothing: BAR, offset, length. */
+	.balign 4
+bad_windows:
+	.long 5, C_STATUS, 1		/* another BAR */
+	.long 0xFF, C_STATUS, 1
+	.long 0, C_STATUS, 0		/* lengths it lacks */
+	.long 0, C_STATUS, 3
+	.long 0, (C_STATUS - 4), 8
+	.long 0, (C_STATUS - 1), 2	/* misaligned */
+	.long 0, 0x7FFE, 4		/* past BAR0's end */
+	.long 0, 0x8000, 1
+	.long 0, 0xFFFFFFFC, 4
+	.long 0, C_STATUS, 2		/* a width the status lacks */
+bad_windows_end:
 
 /* Three descriptors of a valid read of sector 0 (indirect tables). */
 .macro READ_TABLE
@@ -2261,6 +2629,7 @@ msg_edge:	.asciz "rings at RAM's end refused"
 msg_bell:	.asciz "kick after BAR0 moved (1 reset, 2 timeout): "
 msg_random:	.asciz "random round timed out: "
 msg_readback:	.asciz "sector 1 read back differs"
+msg_window:	.asciz "the window took the bad setting at byte "
 msg_used:	.asciz "HOSTVIRT: used idx "
 msg_id:		.asciz " id "
 msg_len:	.asciz " len "
@@ -2272,6 +2641,7 @@ ndisks:		.long 0
 disk_slots:	.fill MAX_DISKS, 4, 0
 empty_slot:	.long 0
 msix_cap:	.long 0
+win_cap:	.long 0
 feat0:		.long 0
 devfeat:	.long 0
 case_no:	.long 0

@@ -14,8 +14,10 @@
  * configuration space, BARs, the virtio registers and MSI-X, hostile
  * descriptor chains, a valid read checked after each. Meanwhile pings and
  * vm.info. The payload's own checks must all pass (a device that stopped
- * serving fails them), the device threads must still be there, no
- * sanitizer report, no reset, a clean SIGTERM; the readonly image is
+ * serving fails them) and the device threads must still be there; then
+ * a reboot through the API with requests in flight, garbage vectors and
+ * BAR0 at the top of the address space, and the same again. No sanitizer
+ * report, no reset but that one, a clean SIGTERM; the readonly image is
  * unchanged and the other holds exactly what the guest wrote to it.
  */
 #include <check.h>
@@ -42,7 +44,8 @@
 #define T_HOSTILE	6.0	/* its passes, before scaling */
 #define T_TICK		1.5
 #define T_VIRTIO	8.0	/* hostile_virtio64's passes, before scaling */
-#define DISK_SIZE	(1 << 20)
+#define BIG_DISK	(1LL << 30)	/* the first disk, sparse */
+#define DISK_SIZE	(1 << 20)	/* the second one */
 #define SECTOR		512
 #define NDISKS		2
 #define ASAN_VIRTIO	"detect_leaks=0:halt_on_error=1"
@@ -257,7 +260,7 @@ static void virtio_image(unsigned int i)
 	snprintf(img[i], sizeof(img[i]), "%s/disk%u.img", dir, i);
 	fd = open(img[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, DISK_SIZE), 0);
+	ck_assert_int_eq(ftruncate(fd, i ? DISK_SIZE : BIG_DISK), 0);
 	virtio_magic(i, magic);
 	ck_assert_int_eq(pwrite(fd, magic, 16, 0), 16);
 	close(fd);
@@ -366,11 +369,12 @@ static void virtio_cycle(void)
 	virtio_info();
 }
 
-static bool virtio_done(void)
+/* The payload's run that started at g.buf + from is done. */
+static bool virtio_done(size_t from)
 {
 	guest_drain(&g);
 	virtio_reports();
-	return g.buf && strstr(g.buf, "HOSTVIRT: done");
+	return g.buf && strstr(g.buf + from, "HOSTVIRT: done");
 }
 
 /* evmm's device threads ("io-<id>") that are alive. */
@@ -410,8 +414,8 @@ static unsigned int io_threads(void)
 	return n;
 }
 
-/* The payload's last line: every check passed, and enough of them ran. */
-static void virtio_verdict(void)
+/* The run's last line: every check passed, and enough of them ran. */
+static void virtio_verdict(size_t from)
 {
 	const char *line = guest_expect(&g, "HOSTVIRT: done", T_VIRTIO);
 	char want[64];
@@ -427,7 +431,7 @@ static void virtio_verdict(void)
 	for (i = 0; i < NDISKS; i++) {
 		snprintf(want, sizeof(want), "HOSTVIRT: check slot %u ro=%u "
 			 "PASS", i + 1, i == 1);
-		guest_check(&g, strstr(g.buf, want), "no \"%s\"", want);
+		guest_check(&g, strstr(g.buf + from, want), "no \"%s\"", want);
 	}
 }
 
@@ -456,6 +460,45 @@ static void virtio_images(void)
 	}
 }
 
+/*
+ * One run of the payload, from its start line, with API cycles meanwhile
+ * and `after` more once it is done.
+ */
+static void virtio_run(unsigned int after)
+{
+	const char *line;
+	size_t from;
+	unsigned int n;
+
+	guest_expect(&g, "HOSTVIRT: start", T_BOOT);
+	from = g.cursor;
+	line = guest_expect(&g, "HOSTVIRT: bus ", T_BOOT);
+	guest_check(&g, strstr(line, "virtio-blk=2"), "the payload found "
+		    "\"%s\"", line);
+	for (n = 0; n < MAX_CYCLES && !virtio_done(from); n++)
+		virtio_cycle();
+	guest_check(&g, n >= 1, "the payload ended before any API call");
+	virtio_verdict(from);
+	guest_check(&g, io_threads() == NDISKS, "%u device threads left",
+		    io_threads());
+	for (n = 0; n < after; n++)
+		virtio_cycle();
+}
+
+/* How many times the payload started. */
+static unsigned int virtio_starts(void)
+{
+	const char *p = g.buf;
+	unsigned int n = 0;
+
+	guest_drain(&g);
+	while (p && (p = strstr(p, "HOSTVIRT: start"))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
 START_TEST(hostile_virtio)
 {
 	const char *argv[] = {
@@ -463,33 +506,35 @@ START_TEST(hostile_virtio)
 		"--memory", "size=256M", "--disk", disk_arg[0],
 		"--disk", disk_arg[1], "--api-socket", sock, NULL,
 	};
-	const char *line, *p;
-	unsigned int n;
-	int status;
+	char *resp;
+	int status, code;
 
 	virtio_env();
 	guest_spawn(&g, argv);
-	guest_expect(&g, "HOSTVIRT: start", T_BOOT);
-	line = guest_expect(&g, "HOSTVIRT: bus ", T_BOOT);
-	guest_check(&g, strstr(line, "virtio-blk=2"), "the payload found "
-		    "\"%s\"", line);
-	for (n = 0; n < MAX_CYCLES && !virtio_done(); n++)
-		virtio_cycle();
-	guest_check(&g, n >= 1, "the payload ended before any API call");
-	virtio_verdict();
-	guest_check(&g, io_threads() == NDISKS, "%u device threads left",
-		    io_threads());
-	for (n = 0; n < AFTER_CYCLES; n++)
-		virtio_cycle();
+	virtio_run(0);
+	guest_check(&g, virtio_starts() == 1, "the guest was reset");
+	guest_drain(&g);
+	clock_gettime(CLOCK_MONOTONIC, &g.mark);
+	code = api_call(sock, "PUT", "vm.reboot", NULL, &resp);
+	fprintf(stderr, "e2e: hostile_virtio: vm.reboot took %.1f s\n",
+		guest_elapsed(&g));
+	guest_check(&g, code == 204, "vm.reboot: HTTP %d \"%s\"", code, resp);
+	free(resp);
+	clock_gettime(CLOCK_MONOTONIC, &g.mark);
+	code = api_call(sock, "GET", "vm.info", NULL, &resp);
+	fprintf(stderr, "e2e: hostile_virtio: vm.info after it: HTTP %d in "
+		"%.1f s\n", code, guest_elapsed(&g));
+	free(resp);
+	virtio_run(AFTER_CYCLES);
 	guest_drain(&g);
 	g.cursor = g.len;
 	guest_expect(&g, "HOSTVIRT: tick", T_TICK);
-	p = strstr(g.buf, "HOSTVIRT: start");
-	guest_check(&g, p && !strstr(p + 1, "HOSTVIRT: start"),
-		    "the guest was reset");
+	guest_check(&g, virtio_starts() == 2, "the guest was reset");
 	virtio_reports();
 	guest_signal(&g, SIGTERM);
 	status = guest_wait_exit(&g, T_EXIT);
+	fprintf(stderr, "e2e: hostile_virtio: SIGTERM exit in %.1f s\n",
+		guest_elapsed(&g));
 	virtio_reports();
 	guest_check(&g, WIFEXITED(status) && !WEXITSTATUS(status),
 		    "evmm ended with wait status %#x after SIGTERM", status);
@@ -507,8 +552,8 @@ Suite *e2e_hostile_suite(void)
 		       (20 + AFTER_CYCLES) * 7 * T_API, setup, teardown);
 	/* Cycles stop when the payload is done: its time bounds them. */
 	guest_add_test(s, "hostile_virtio", hostile_virtio,
-		       2 * T_BOOT + 2 * T_VIRTIO + T_TICK + T_EXIT +
-		       (2 + AFTER_CYCLES) * 12 * T_API, virtio_setup,
-		       virtio_teardown);
+		       2 * (2 * T_BOOT + T_VIRTIO +
+			    (2 + AFTER_CYCLES) * 12 * T_API) +
+		       T_TICK + T_EXIT, virtio_setup, virtio_teardown);
 	return s;
 }
