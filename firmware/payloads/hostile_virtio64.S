@@ -66,10 +66,12 @@
 #define LIVE_RINGS	(SCRATCH + 0x20000)	/* + disk << 14: live_bars' */
 #define RAND		0x02000000		/* 1 MiB of noise */
 #define RAND_LEN	0x100000
-#define BIG_BUF		0x08000000		/* leave_mess' 64 MiB */
-#define BIG_SEG		0x04000000
-#define BIG_SEGS	16	/* 1 GiB: the test's first disk, whole */
-#define BIG_TABLE	0x200	/* bytes between its indirect tables */
+#define BIG_BUF		0x08000000		/* 64 MiB for big reads */
+#define HUGE_SEG	0x04000000	/* 16 of them: the test's first disk */
+#define HUGE_SEGS	16
+#define MAX_SEG		0x00400000	/* 15 of them: under evmm's 63.5 MiB */
+#define MAX_SEGS	15
+#define BIG_TABLE	0x200	/* bytes between their indirect tables */
 
 /* The headers at HDR, 16 bytes each (the headers table below). */
 #define H_READ0		(HDR + 0x00)
@@ -1838,15 +1840,22 @@ live_check:
 	ret
 
 /*
- * What the test's reboot must clean up: a full ring of the longest reads
- * a guest can ask for in flight, garbage vectors, BAR0 at the top of the
- * address space, decoding on.
+ * What the test's reboot must clean up: a full ring in flight of the
+ * biggest reads evmm serves and of 1 GiB ones (it refuses them: they
+ * would keep the reboot waiting), garbage vectors, BAR0 at the top of
+ * the address space, decoding on.
  */
 leave_mess:
 	push %rbx
 	call setup_queue
 	xor %ebx, %ebx
-1:	call big_request
+1:	mov $MAX_SEG, %edx
+	mov $MAX_SEGS, %ecx
+	test $1, %ebx
+	jz 2f
+	mov $HUGE_SEG, %edx
+	mov $HUGE_SEGS, %ecx
+2:	call big_request
 	inc %ebx
 	cmp $QSIZE, %ebx
 	jb 1b
@@ -1859,33 +1868,35 @@ leave_mess:
 	ret
 
 /*
- * Request %ebx: sector 0 on, into BIG_SEGS times the same 64 MiB: the
- * whole of the test's big disk (a smaller one refuses it at once).
+ * Request %ebx, posted: sector 0 on into %ecx segments of %edx bytes at
+ * BIG_BUF, through an indirect table.
  */
 big_request:
 	imul $BIG_TABLE, %ebx, %edi
 	add $IND, %edi
 	mov %rdi, %rsi
+	lea 2(%rcx), %r8d
+	shl $4, %r8d			/* the table's bytes */
 	movq $H_READ0, (%rdi)
 	movl $16, 8(%rdi)
 	movl $F_NEXT | 1 << 16, 12(%rdi)
-	mov $1, %ecx
+	mov $1, %r9d
 1:	add $16, %rdi
 	movq $BIG_BUF, (%rdi)
-	movl $BIG_SEG, 8(%rdi)
-	lea 1(%rcx), %eax
+	mov %edx, 8(%rdi)
+	lea 1(%r9), %eax
 	shl $16, %eax
 	or $F_WRITE | F_NEXT, %eax
 	mov %eax, 12(%rdi)
-	inc %ecx
-	cmp $BIG_SEGS, %ecx
+	inc %r9d
+	cmp %ecx, %r9d
 	jbe 1b
 	lea STATUS(%rbx), %eax
 	mov %rax, 16(%rdi)
 	movl $1, 24(%rdi)
 	movl $F_WRITE, 28(%rdi)
 	mov %ebx, %edi
-	mov $(BIG_SEGS + 2) * 16, %edx
+	mov %r8d, %edx
 	mov $F_INDIRECT, %ecx
 	call set_desc
 	mov %ebx, %eax
@@ -2540,6 +2551,11 @@ cases:
 	D STATUS, 1, F_WRITE, 0
 	CASE 2, 0, BLK_UNSUPP, 1
 	D H_BADTYPE, 16, F_NEXT, 1
+	D STATUS, 1, F_WRITE, 0
+	/* 64 MiB: over what evmm serves in one request (or the disk). */
+	CASE 3, 0, BLK_IOERR, 1
+	D H_READ0, 16, F_NEXT, 1
+	D BIG_BUF, HUGE_SEG, (F_WRITE | F_NEXT), 2
 	D STATUS, 1, F_WRITE, 0
 	/* Served: get-id, flush, and reads cut oddly. */
 	CASE 3, 0, 0, 21
