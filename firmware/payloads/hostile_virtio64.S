@@ -29,8 +29,9 @@
  * A valid read of sector 0 follows every hostile step: the device must
  * still serve it, with the disk's magic. Last, per disk: the magic, and a
  * write of sector 1 (IOERR on a readonly disk, whose magic must stay).
- * Then it leaves a mess for the test's reboot to clean up: requests in
- * flight, garbage vectors, BAR0 at the top of the address space.
+ * Then it leaves a mess for the test's reboot to clean up: big reads in
+ * flight (some over what evmm serves), garbage vectors, BAR0 at the top
+ * of the address space.
  *
  * MSI messages are made garbage only with fixed delivery and a vector of
  * 0x80 or more: an NMI, SMI or INIT would be the guest resetting itself.
@@ -45,31 +46,31 @@
 #include "payload.h"
 
 #define PASSES		2
-#define RAM_END		0x10000000	/* the test's --memory size=256M */
+#define RAM_END		0x10000000	/* the test's size=256M */
 #define MAX_DISKS	4
-#define QSIZE		16		/* the queues this payload sets up */
+#define QSIZE		16		/* the queues set up here */
 #define QMAX		128		/* evmm's default queue_size */
 #define RANDOM_ROUNDS	64
 #define TICK_NS		10000000	/* LAPIC timer: 1 GHz in KVM */
 #define WAIT_TICKS	300		/* 3 s for a request */
 #define MAX_REPORTS	40		/* FAIL lines printed at most */
 
-/* Guest RAM the payload uses; nothing of it above RAND + 1 MiB + 64 KiB. */
+/* Guest RAM the payload uses, above its image (1 MiB) and below RAM_END. */
 #define SCRATCH		0x01000000
 #define Q_DESC		(SCRATCH + 0x0000)
 #define Q_AVAIL		(SCRATCH + 0x1000)
 #define Q_USED		(SCRATCH + 0x2000)
-#define IND		(SCRATCH + 0x4000)	/* indirect tables, 32 KiB */
+#define IND		(SCRATCH + 0x4000)	/* indirect tables */
 #define HDR		(SCRATCH + 0x10000)	/* request headers */
 #define STATUS		(SCRATCH + 0x11000)
 #define DATA		(SCRATCH + 0x12000)	/* 56 KiB */
-#define LIVE_RINGS	(SCRATCH + 0x20000)	/* + disk << 14: live_bars' */
+#define LIVE_RINGS	(SCRATCH + 0x20000)	/* + disk << 14 */
 #define RAND		0x02000000		/* 1 MiB of noise */
 #define RAND_LEN	0x100000
-#define BIG_BUF		0x08000000		/* 64 MiB for big reads */
-#define HUGE_SEG	0x04000000	/* 16 of them: the test's first disk */
+#define BIG_BUF		0x08000000	/* 64 MiB for big reads */
+#define HUGE_SEG	0x04000000	/* 16: the test's first disk */
 #define HUGE_SEGS	16
-#define MAX_SEG		0x00400000	/* 15 of them: under evmm's 63.5 MiB */
+#define MAX_SEG		0x00400000	/* 15: under evmm's 63.5 MiB */
 #define MAX_SEGS	15
 #define BIG_TABLE	0x200	/* bytes between their indirect tables */
 
@@ -86,21 +87,21 @@
 #define NHEADERS	9
 
 /* PCI */
-#define VIRTIO_BLK_ID	0x10421AF4	/* device 0x1042, vendor 0x1AF4 */
+#define VIRTIO_BLK_ID	0x10421AF4	/* device, vendor */
 #define PCI_CMD		0x04
-#define CMD_ON		0x0006		/* memory space, bus master */
+#define CMD_ON		0x0006		/* memory, bus master */
 #define PCI_BAR0	0x10
 #define PCI_BAR1	0x14
 #define PCI_CAP_PTR	0x34
 #define BAR_BASE	0xC0000000	/* + slot << 16: BAR0's sane place */
-#define BAR_ALT		0xC8000000	/* + slot << 16: a second one */
+#define BAR_ALT		0xC8000000	/* + slot << 16: another */
 #define BAR0_SIZEMASK	0xFFFF8004	/* 32 KiB, 64-bit */
 #define MSIX_CAP_ID	0x11
 #define MSIX_ENABLE	0x8000
 #define MSIX_FMASK	0x4000
 #define CAP_VNDR	0x09
-#define CFG_PCI		5		/* virtio's PCI-cfg capability */
-#define WIN_BAR		4		/* its window: BAR, offset, length, data */
+#define CFG_PCI		5		/* the PCI-cfg capability */
+#define WIN_BAR		4		/* BAR, offset, length, data */
 #define WIN_OFF		8
 #define WIN_LEN		12
 #define WIN_DATA	16
@@ -130,7 +131,7 @@
 #define C_QDESC		0x20
 #define C_QAVAIL	0x28
 #define C_QUSED		0x30
-#define C_END		0x48		/* a little past the last field */
+#define C_END		0x48		/* past the last field */
 
 #define S_ACK		0x01
 #define S_DRIVER	0x02
@@ -150,8 +151,8 @@
 #define BLK_F_RO	(1 << 5)
 #define BLK_IOERR	1
 #define BLK_UNSUPP	2
-#define UNTOUCHED	0xEE		/* the status byte before a request */
-#define ANY		0xFF		/* a case that does not check it */
+#define UNTOUCHED	0xEE		/* a status before its request */
+#define ANY		0xFF		/* a case not checking it */
 
 /* LAPIC */
 #define LAPIC_EOI	0xB0
@@ -164,7 +165,7 @@
 #define VEC_QUEUE	0x40
 #define VEC_CONFIG	0x41
 #define MSI_ADDR	0xFEE00000	/* APIC ID 0, physical */
-#define BOOT_CS		0x10		/* vmm/boot.c's 64-bit code segment */
+#define BOOT_CS		0x10		/* vmm/boot.c's CS */
 
 /* A descriptor: in the chains below and in the rings. */
 .macro D addr, len, flags, next
@@ -177,7 +178,7 @@
 	.globl payload_start
 payload_start:
 
-/* --- the real-mode part: only the setup header at 0x1F1 -------------- */
+/* --- the real-mode part: only the setup header at 0x1F1 ----------------- */
 	.org 0x1F1
 	.byte 1				/* setup_sects */
 	.word 0				/* root_flags */
@@ -377,7 +378,7 @@ copy_headers:
 	rep movsb
 	ret
 
-/* --- PCI configuration space ---------------------------------------------- */
+/* --- PCI configuration space -------------------------------------------- */
 
 /* Selects slot %edi, register %esi in 0xCF8; clobbers %eax, %ecx, %edx. */
 cf8_select:
@@ -644,7 +645,7 @@ set_bar0:
 	mov $PCI_BAR1, %esi
 	jmp cfg_wr32
 
-/* --- BARs ------------------------------------------------------------------- */
+/* --- BARs --------------------------------------------------------------- */
 
 /*
  * Sizing (decoding left on), then BAR0 at each of bar_places; at the ones
@@ -729,7 +730,7 @@ bars_overlap:
 	lea restore_fn(%rip), %rsi
 	jmp each_disk
 
-/* --- Registers ---------------------------------------------------------------- */
+/* --- Registers ---------------------------------------------------------- */
 
 storm_regs:
 	push %rbx
@@ -1019,7 +1020,7 @@ window_step:
 	mov 8(%rbx), %ecx
 	jmp win_wr
 
-/* --- Queues --------------------------------------------------------------- */
+/* --- Queues ------------------------------------------------------------- */
 
 zero_rings:
 	xor %eax, %eax
@@ -1902,7 +1903,7 @@ big_request:
 	mov %ebx, %eax
 	jmp post
 
-/* --- The last check ----------------------------------------------------------- */
+/* --- The last check ----------------------------------------------------- */
 
 /*
  * With a fresh setup: sector 0's magic; a readonly disk refuses a write
@@ -1990,7 +1991,7 @@ fill_wrote:
 	jnz 1b
 	ret
 
-/* --- Failures, the console, the generator ------------------------------------- */
+/* --- Failures, the console, the generator ------------------------------- */
 
 /*
  * Counts a failure and prints "HOSTVIRT: FAIL <%rsi> <%rdi unless -1>
@@ -2088,7 +2089,7 @@ putdec:
 	mov $'\n', %al
 	jmp putc
 
-/* --- Interrupts ----------------------------------------------------------------- */
+/* --- Interrupts --------------------------------------------------------- */
 
 /* Exceptions to exc_stubs, the timer to timer_isr, the rest to irq_isr. */
 setup_idt:
@@ -2181,7 +2182,7 @@ tick_loop:
 	call putdec
 	jmp 1b
 
-/* --- Data ------------------------------------------------------------------------ */
+/* --- Data --------------------------------------------------------------- */
 
 /* BAR0's garbage places: address, and whether to use it there. */
 	.balign 8

@@ -43,7 +43,7 @@
 #define AFTER_CYCLES	3	/* and once it is done */
 #define T_HOSTILE	6.0	/* its passes, before scaling */
 #define T_TICK		1.5
-#define T_VIRTIO	8.0	/* hostile_virtio64's passes, before scaling */
+#define T_VIRTIO	8.0	/* hostile_virtio64's run, before scaling */
 #define BIG_DISK	(1LL << 30)	/* the first disk, sparse */
 #define DISK_SIZE	(1 << 20)	/* the second one */
 #define SECTOR		512
@@ -232,7 +232,7 @@ END_TEST
 
 /* --- hostile_virtio ------------------------------------------------------ */
 
-#define VIRTIO_CHECKS	100	/* valid requests the payload checks, at least */
+#define VIRTIO_CHECKS	100	/* valid requests checked, at least */
 /* What the test sets for its evmm, restored after (CK_FORK=no). */
 static const char *const env_names[] = {
 	"EVMM_BIN", "ASAN_OPTIONS", "UBSAN_OPTIONS",
@@ -451,7 +451,8 @@ static void virtio_images(void)
 		ck_assert_msg(!memcmp(buf, magic, 16), "disk %u lost its magic",
 			      i);
 		for (j = 16; j < SECTOR; j++)
-			ck_assert_msg(!buf[j], "disk %u: byte %u changed", i, j);
+			ck_assert_msg(!buf[j], "disk %u: byte %u changed", i,
+				      j);
 		for (j = 0; j < SECTOR; j++)
 			ck_assert_msg(buf[SECTOR + j] == (i ? 0 :
 				      "HOSTVIRT-WROTE-1"[j % 16]),
