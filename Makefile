@@ -140,8 +140,9 @@ $(O)/tests/libevmm-fault.so: tests/shim/fault.c tests/shim/fault.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
-# What the e2e tier runs besides a Linux guest: a hostile fake bzImage.
-E2E_DEPS := $(O)/tests/libevmm-fault.so $(O)/firmware/hostile64.bin
+# What the e2e tier runs besides a Linux guest: hostile fake bzImages.
+E2E_DEPS := $(O)/tests/libevmm-fault.so $(O)/firmware/hostile64.bin \
+	    $(O)/firmware/hostile_virtio64.bin
 
 tests: $(TIERS:%=$(O)/tests/%-tests) $(O)/tests/unit-tests-asan $(E2E_DEPS)
 

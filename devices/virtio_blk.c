@@ -22,12 +22,10 @@
 #define VBLK_HDR		16
 #define VBLK_CONFIG_LEN		36	/* up to num_queues */
 #define VBLK_CFG_CAPACITY	0
+#define VBLK_CFG_SIZE_MAX	8
 #define VBLK_CFG_SEG_MAX	12
 #define VBLK_CFG_BLK_SIZE	20
 #define VBLK_CFG_NUM_QUEUES	34
-#define VBLK_SEG_MAX		(VQ_MAX_IOV - 2)
-/* Requests per kick before the thread lets a reset or another queue in. */
-#define VBLK_BUDGET		256
 
 struct virtio_blk {
 	struct virtio_blk_backend be;
@@ -42,6 +40,12 @@ struct vblk_hdr {
 	uint32_t type;
 	uint32_t ioprio;
 	uint64_t sector;
+};
+
+/* What a kick may still do before it lets a reset or another queue in. */
+struct vblk_budget {
+	unsigned int requests;
+	uint64_t bytes;
 };
 
 /* --- Data transfer -------------------------------------------------------- */
@@ -152,7 +156,9 @@ static uint8_t vblk_transfer(struct virtio_blk *b, unsigned int n,
 	uint64_t off = sector * VIRTIO_BLK_SECTOR;
 	int ret;
 
-	if (len % VIRTIO_BLK_SECTOR || sector > b->be.sectors ||
+	/* Over what drivers were told: it would hold the queue too long. */
+	if (len % VIRTIO_BLK_SECTOR || len > VIRTIO_BLK_MAX_DATA ||
+	    sector > b->be.sectors ||
 	    len / VIRTIO_BLK_SECTOR > b->be.sectors - sector)
 		return VIRTIO_BLK_S_IOERR;
 	if (write && b->be.readonly)
@@ -233,28 +239,42 @@ static void vblk_rekick(int fd)
 		return;
 }
 
+static bool vblk_budget_left(const struct vblk_budget *bd)
+{
+	return bd->requests && bd->bytes < VIRTIO_BLK_BUDGET_BYTES;
+}
+
+/* Pops and does requests while the budget lasts; the first error. */
+static int vblk_drain(struct virtio_blk *b, struct vq *v,
+		      struct vblk_budget *bd)
+{
+	int ret = 0;
+
+	while (vblk_budget_left(bd) && (ret = vq_pop(v, &b->elem)) > 0) {
+		bd->requests--;
+		bd->bytes += (uint64_t)b->elem.in_len + b->elem.out_len;
+		ret = vq_push(v, &b->elem, vblk_request(b, &b->elem));
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
 static void vblk_kick(void *dev, struct virtio_pci *t, unsigned int q)
 {
+	struct vblk_budget bd = { VIRTIO_BLK_BUDGET, 0 };
 	struct virtio_blk *b = dev;
 	struct vq *v = virtio_pci_vq(t, q);
-	unsigned int budget = VBLK_BUDGET;
-	int ret = 0;
 
 	do {
 		vq_suppress_kicks(v);
-		while (budget && (ret = vq_pop(v, &b->elem)) > 0) {
-			budget--;
-			ret = vq_push(v, &b->elem, vblk_request(b, &b->elem));
-			if (ret)
-				break;
-		}
-		if (ret < 0) {
+		if (vblk_drain(b, v, &bd) < 0) {
 			virtio_pci_queue_error(t, q);
 			break;
 		}
-	} while (budget && vq_allow_kicks(v));
-	if (!budget) {
-		/* More waits: come back after others had their turn. */
+	} while (vblk_budget_left(&bd) && vq_allow_kicks(v));
+	if (!vblk_budget_left(&bd)) {
+		/* More may wait: come back after others had their turn. */
 		vq_allow_kicks(v);
 		vblk_rekick(virtio_pci_kick_fd(t, q));
 	}
@@ -287,6 +307,7 @@ static void vblk_put(uint8_t *p, uint64_t v, unsigned int len)
 static void vblk_setup(struct virtio_blk *b, unsigned int num_queues)
 {
 	uint64_t f = 1ULL << VIRTIO_BLK_F_SEG_MAX |
+		     1ULL << VIRTIO_BLK_F_SIZE_MAX |
 		     1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH;
 
 	if (b->be.readonly)
@@ -294,7 +315,8 @@ static void vblk_setup(struct virtio_blk *b, unsigned int num_queues)
 	if (num_queues > 1)
 		f |= 1ULL << VIRTIO_BLK_F_MQ;
 	vblk_put(b->config + VBLK_CFG_CAPACITY, b->be.sectors, 8);
-	vblk_put(b->config + VBLK_CFG_SEG_MAX, VBLK_SEG_MAX, 4);
+	vblk_put(b->config + VBLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
+	vblk_put(b->config + VBLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
 	vblk_put(b->config + VBLK_CFG_BLK_SIZE, b->be.block_size, 4);
 	vblk_put(b->config + VBLK_CFG_NUM_QUEUES, num_queues, 2);
 	b->ops = (struct virtio_dev_ops){

@@ -7,20 +7,27 @@
  * fd came from (vmm/disk.c opens and locks it).
  *
  * What the guest is told: capacity, seg_max (VQ_MAX_IOV - 2: a request's
- * header and status take the other two), blk_size, FLUSH, RO for a
- * readonly disk, MQ with more than one queue.
+ * header and status take the other two), size_max, blk_size, FLUSH, RO
+ * for a readonly disk, MQ with more than one queue.
  *
  * A request the device cannot do ends with a status, never a crash:
- * IOERR for a bad header, a length not a whole number of sectors, sectors
- * past the end, a write to a readonly disk, or the host's I/O error;
- * UNSUPP for other types. A chain without a status byte is returned used
- * with length 0.
+ * IOERR for a bad header, a length not a whole number of sectors or over
+ * VIRTIO_BLK_MAX_DATA, sectors past the end, a write to a readonly disk,
+ * or the host's I/O error; UNSUPP for other types. A chain without a
+ * status byte is returned used with length 0.
+ *
+ * A kick does at most VIRTIO_BLK_BUDGET requests or VIRTIO_BLK_BUDGET_BYTES
+ * (the request that crosses it included), then kicks the queue again:
+ * a reset, a reboot, evmm's exit and a RAM removal wait for a kick, so
+ * the guest must not be able to make one last long.
  */
 #ifndef EVMM_VIRTIO_BLK_H
 #define EVMM_VIRTIO_BLK_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "devices/virtqueue.h"
 
 struct virtio_blk;
 struct virtio_dev_ops;
@@ -29,6 +36,13 @@ struct virtio_dev_ops;
 #define VIRTIO_BLK_SERIAL	20	/* VIRTIO_BLK_ID_BYTES */
 /* Bounce buffer for O_DIRECT and a guest buffer it cannot take. */
 #define VIRTIO_BLK_BOUNCE	(256 * 1024)
+/* One segment at most, as drivers are told: requests of 63.5 MiB. */
+#define VIRTIO_BLK_SIZE_MAX	(256 * 1024)
+#define VIRTIO_BLK_SEG_MAX	(VQ_MAX_IOV - 2)
+#define VIRTIO_BLK_MAX_DATA	((uint64_t)VIRTIO_BLK_SEG_MAX * \
+				 VIRTIO_BLK_SIZE_MAX)
+#define VIRTIO_BLK_BUDGET	256
+#define VIRTIO_BLK_BUDGET_BYTES	(64ULL << 20)
 
 struct virtio_blk_backend {
 	int fd;			/* stays the caller's */

@@ -58,6 +58,7 @@ struct virtio_pci {
 	struct pci_dev pci;
 	pthread_mutex_t lock;		/* registers */
 	pthread_mutex_t io_lock;	/* queues, against the device thread */
+	pthread_mutex_t io_gate;	/* the next to take io_lock holds it */
 	const struct virtio_dev_ops *dops;
 	void *dev;
 	const struct virtio_pci_ops *ops;
@@ -159,6 +160,20 @@ static void vpci_bell_drop(struct virtio_pci *t, struct vpci_queue *q)
 	q->bell = PCI_ADDR_NONE;
 }
 
+/*
+ * io_lock through the gate: a reset waiting for a kick to end gets the
+ * lock before the device thread's next kick, which waits at the gate.
+ * (A plain mutex goes to whoever asks first once it is free: the device
+ * thread, back from a kick that ended on its budget, could starve a
+ * reset, a reboot or evmm's exit.)
+ */
+static void vpci_io_lock(struct virtio_pci *t)
+{
+	pthread_mutex_lock(&t->io_gate);
+	pthread_mutex_lock(&t->io_lock);
+	pthread_mutex_unlock(&t->io_gate);
+}
+
 /* --- Reset and queues (register lock held) -------------------------------- */
 
 static void vpci_queue_reset(struct virtio_pci *t, struct vpci_queue *q)
@@ -176,7 +191,7 @@ static void vpci_reset(struct virtio_pci *t)
 {
 	unsigned int i;
 
-	pthread_mutex_lock(&t->io_lock);
+	vpci_io_lock(t);
 	for (i = 0; i < t->nq; i++)
 		vpci_queue_reset(t, &t->q[i]);
 	t->dops->reset(t->dev);
@@ -194,7 +209,7 @@ static void vpci_queue_enable(struct virtio_pci *t, unsigned int i)
 	struct vpci_queue *q = &t->q[i];
 	int ret = -EINVAL;
 
-	pthread_mutex_lock(&t->io_lock);
+	vpci_io_lock(t);
 	if (q->size <= t->max_size)
 		ret = vq_enable(&q->vq, t->mem, q->size, q->desc, q->driver,
 				q->device, VPCI_LOAD(&t->features));
@@ -559,7 +574,7 @@ void virtio_pci_kick(struct virtio_pci *t, unsigned int q)
 
 	if (q >= t->nq)
 		return;
-	pthread_mutex_lock(&t->io_lock);
+	vpci_io_lock(t);
 	if ((VPCI_LOAD(&t->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    t->q[q].enabled) {
 		ref = gmem_get(t->mem);
@@ -735,6 +750,7 @@ int virtio_pci_new(struct virtio_pci **out, const struct virtio_pci_config *c)
 	};
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->io_lock, NULL);
+	pthread_mutex_init(&t->io_gate, NULL);
 	vpci_init_queues(t);
 	pci_dev_init(&t->pci, VIRTIO_PCI_VENDOR,
 		     VIRTIO_PCI_DEVICE_BASE + c->dev_ops->type,
@@ -769,6 +785,7 @@ void virtio_pci_free(struct virtio_pci *t)
 		if (t->q[i].kick_fd >= 0)
 			close(t->q[i].kick_fd);
 	msix_free(t->msix);
+	pthread_mutex_destroy(&t->io_gate);
 	pthread_mutex_destroy(&t->io_lock);
 	pthread_mutex_destroy(&t->lock);
 	free(t);

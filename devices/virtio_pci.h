@@ -23,7 +23,8 @@
  * bus lock) take the transport's register lock. The device's work runs on
  * its device (I/O) thread under the transport's queue lock, which register
  * writes also take to enable or reset queues: so a reset waits for the
- * work in progress, and the type's kick and reset never run at once.
+ * work in progress, and the type's kick and reset never run at once. A
+ * register write waiting for the queue lock gets it before the next kick.
  * Order: bus lock, register lock, queue lock, MSI-X lock.
  */
 #ifndef EVMM_VIRTIO_PCI_H
@@ -82,7 +83,9 @@ struct virtio_dev_ops {
 	 * waiting): pop, handle and push with virtio_pci_vq(t, q), then
 	 * virtio_pci_notify(). On the device thread, under the queue lock,
 	 * with a gmem reference held, only while DRIVER_OK is set and q is
-	 * enabled.
+	 * enabled. A reset, and a RAM removal, wait for it to return: it
+	 * must bound its work whatever the guest posts (then signal the
+	 * queue's kick fd to come back for the rest).
 	 */
 	void (*kick)(void *dev, struct virtio_pci *t, unsigned int q);
 	/*

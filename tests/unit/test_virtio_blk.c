@@ -289,10 +289,13 @@ START_TEST(config_and_features)
 	uint64_t f = features();
 
 	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVICE_OFF, 8), SECTORS);
+	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVICE_OFF + 8, 4),
+			  VIRTIO_BLK_SIZE_MAX);
 	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVICE_OFF + 12, 4), VQ_MAX_IOV - 2);
 	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVICE_OFF + 20, 4), 512);
 	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVICE_OFF + 34, 2), 1);
 	ck_assert(f & (1ULL << VIRTIO_BLK_F_SEG_MAX));
+	ck_assert(f & (1ULL << VIRTIO_BLK_F_SIZE_MAX));
 	ck_assert(f & (1ULL << VIRTIO_BLK_F_BLK_SIZE));
 	ck_assert(f & (1ULL << VIRTIO_BLK_F_FLUSH));
 	ck_assert(!(f & (1ULL << VIRTIO_BLK_F_RO)));
@@ -542,6 +545,80 @@ START_TEST(budget_per_kick)
 }
 END_TEST
 
+/* The image grown (sparse) to `sectors`, the device started on it. */
+static void big_image(uint64_t sectors)
+{
+	struct virtio_blk_backend be = backend();
+
+	stop();
+	ck_assert_int_eq(ftruncate(fd, sectors * 512), 0);
+	be.sectors = sectors;
+	start(&be, 1);
+}
+
+/*
+ * Posts a read of sector 0 whose data is `n` times the same `len` bytes
+ * at DATA, then `extra` bytes more.
+ */
+static void post_big(uint32_t len, unsigned int n, uint32_t extra)
+{
+	struct seg s[VQ_MAX_IOV + 1];
+	unsigned int i = 0;
+
+	s[i++] = (struct seg){ HDR, 16, false };
+	while (i <= n)
+		s[i++] = (struct seg){ DATA, len, true };
+	if (extra)
+		s[i++] = (struct seg){ DATA + len, extra, true };
+	s[i++] = (struct seg){ STATUS, 1, true };
+	header(VIRTIO_BLK_T_IN, 0);
+	put(STATUS, 0xEE, 1);
+	post(s, i);
+}
+
+/*
+ * Requests up to seg_max * size_max are served; past it they end with
+ * IOERR before any I/O (one could keep the device, and whoever waits for
+ * it, busy for as long as the image is big).
+ */
+START_TEST(size_cap)
+{
+	big_image(2 * VIRTIO_BLK_MAX_DATA / 512);
+	post_big(VIRTIO_BLK_SIZE_MAX, VIRTIO_BLK_SEG_MAX, 0);
+	virtio_pci_kick(vp, 0);
+	ck_assert_uint_eq(get(USED + 8, 4), VIRTIO_BLK_MAX_DATA + 1);
+	ck_assert_uint_eq(status(), VIRTIO_BLK_S_OK);
+	memset(host(DATA), 0xAB, VIRTIO_BLK_SIZE_MAX + 512);
+	post_big(VIRTIO_BLK_SIZE_MAX, VIRTIO_BLK_SEG_MAX, 512);
+	virtio_pci_kick(vp, 0);
+	ck_assert_uint_eq(get(USED + 2, 2), 2);
+	ck_assert_uint_eq(get(USED + 16, 4), 1);
+	ck_assert_uint_eq(status(), VIRTIO_BLK_S_IOERR);
+	for (unsigned int i = 0; i < VIRTIO_BLK_SIZE_MAX + 512; i++)
+		ck_assert_uint_eq(host(DATA)[i], 0xAB);
+}
+END_TEST
+
+/* Big requests (63 MiB): a kick stops once it moved the byte budget. */
+START_TEST(budget_bytes)
+{
+	const uint32_t mib = 1 << 20;
+	uint64_t n;
+
+	big_image(2 * VIRTIO_BLK_MAX_DATA / 512);
+	post_big(mib, 63, 0);
+	post_big(mib, 63, 0);
+	post_big(mib, 63, 0);
+	virtio_pci_kick(vp, 0);
+	ck_assert_uint_eq(get(USED + 2, 2),
+			  VIRTIO_BLK_BUDGET_BYTES / (63 * mib) + 1);
+	ck_assert_int_eq(read(virtio_pci_kick_fd(vp, 0), &n, sizeof(n)), 8);
+	virtio_pci_kick(vp, 0);
+	ck_assert_uint_eq(get(USED + 2, 2), 3);
+	ck_assert_uint_eq(status(), VIRTIO_BLK_S_OK);
+}
+END_TEST
+
 /* A ring the guest breaks: the device says it needs a reset. */
 START_TEST(broken_ring)
 {
@@ -590,7 +667,8 @@ Suite *virtio_blk_suite(void)
 	const TTest *const tests[] = {
 		config_and_features, read_write_flush, scattered, get_id,
 		readonly_refuses_writes, hostile_requests, host_errors,
-		direct_bounce, budget_per_kick, broken_ring, new_errors,
+		direct_bounce, budget_per_kick, size_cap, budget_bytes,
+		broken_ring, new_errors,
 	};
 	Suite *s = suite_create("virtio_blk");
 	TCase *tc = tcase_create("virtio_blk");

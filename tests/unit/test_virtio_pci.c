@@ -59,6 +59,8 @@ struct bell {
 
 static struct {
 	int kicks[NQ], popped[NQ], errors, resets;
+	unsigned int slow_us;		/* each kick takes this long */
+	bool looping;			/* slow_kicker goes on */
 	int fired[NQ + 1], routes;
 	struct bell bells[MAX_BELLS];
 	unsigned int nbells;
@@ -104,7 +106,9 @@ static void dev_kick(void *dev, struct virtio_pci *t, unsigned int q)
 	(void)dev;
 	ck_assert_ptr_eq(t, vp);
 	ck_assert_uint_lt(q, NQ);
-	fk.kicks[q]++;
+	__atomic_add_fetch(&fk.kicks[q], 1, __ATOMIC_SEQ_CST);
+	if (fk.slow_us)
+		usleep(fk.slow_us);
 	while ((ret = vq_pop(v, &e)) > 0) {
 		fk.popped[q]++;
 		vq_push(v, &e, e.in_len);
@@ -1116,6 +1120,40 @@ START_TEST(kicks_race_resets)
 }
 END_TEST
 
+static void *slow_kicker(void *arg)
+{
+	(void)arg;
+	while (__atomic_load_n(&fk.looping, __ATOMIC_SEQ_CST))
+		virtio_pci_kick(vp, 0);
+	return NULL;
+}
+
+/*
+ * A device thread that kicks again the moment a kick ends (as one that
+ * hit its budget does): a reset waiting for the kick gets the queues
+ * before the next one, else it could wait for as long as the guest keeps
+ * the device busy.
+ */
+START_TEST(reset_before_next_kick)
+{
+	pthread_t th;
+	int kicks;
+
+	probe();
+	fk.slow_us = 200 * 1000;
+	fk.looping = true;
+	ck_assert_int_eq(pthread_create(&th, NULL, slow_kicker, NULL), 0);
+	while (!__atomic_load_n(&fk.kicks[0], __ATOMIC_SEQ_CST))
+		usleep(1000);
+	set_status(0);
+	kicks = __atomic_load_n(&fk.kicks[0], __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fk.looping, false, __ATOMIC_SEQ_CST);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(kicks, 1);
+	ck_assert_uint_eq(status(), 0);
+}
+END_TEST
+
 Suite *virtio_pci_suite(void)
 {
 	const TTest *const tests[] = {
@@ -1125,6 +1163,7 @@ Suite *virtio_pci_suite(void)
 		hostile_setup_order, hostile_vectors, odd_accesses,
 		device_config, broken_ring, bar_moves, pci_reset,
 		pci_cfg_window, new_errors, kicks_race_resets,
+		reset_before_next_kick,
 	};
 	Suite *s = suite_create("virtio_pci");
 	TCase *tc = tcase_create("virtio_pci");
