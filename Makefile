@@ -174,7 +174,7 @@ check-seccomp: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/kvm-tests \
 # Only the soak suite, with 500 cycles (make check runs it with 5); the
 # nested host's time limit grows with the count.
 SOAK_CYCLES := $(or $(EVMM_SOAK_CYCLES),500)
-soak: $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
+soak: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest
 	CK_RUN_SUITE=e2e_soak EVMM_SOAK_CYCLES=$(SOAK_CYCLES) \
 		EVMM_NESTED_TIMEOUT=$$((900 + 15 * $(SOAK_CYCLES))) \
 		tools/run-tier e2e
