@@ -129,14 +129,20 @@ START_TEST(info_nets)
 {
 	INFO("--net", "tap=evmmtap0", "--disk", "path=/img/root.img", "--net",
 	     "tap=tap1,mac=52:54:00:12:34:56,ip=192.168.249.1,"
-	     "mask=255.255.255.0,id=eth1,num_queues=4,queue_size=1024");
+	     "mask=255.255.255.0,id=eth1,num_queues=4,queue_size=1024,"
+	     "host_mac=02:00:00:00:00:01,mtu=9000,offload_tso=off");
 	ck_assert_uint_eq(json_array_size(config_get("net")), 2);
 	ck_device("net", 0, "{\"tap\":\"evmmtap0\",\"mac\":\"fe:f5:54:9a:e1:a8\","
 		  "\"num_queues\":2,\"queue_size\":256,\"id\":\"_net1\","
+		  "\"offload_tso\":true,\"offload_ufo\":true,"
+		  "\"offload_csum\":true,"
 		  "\"pci_segment\":0,\"bdf\":\"0000:00:02.0\"}");
 	ck_device("net", 1, "{\"tap\":\"tap1\",\"ip\":\"192.168.249.1\","
 		  "\"mask\":\"255.255.255.0\",\"mac\":\"52:54:00:12:34:56\","
+		  "\"host_mac\":\"02:00:00:00:00:01\",\"mtu\":9000,"
 		  "\"num_queues\":4,\"queue_size\":1024,\"id\":\"eth1\","
+		  "\"offload_tso\":false,\"offload_ufo\":true,"
+		  "\"offload_csum\":true,"
 		  "\"pci_segment\":0,\"bdf\":\"0000:00:03.0\"}");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
 		config_get("disks"), 0), "bdf")), "0000:00:01.0");

@@ -45,7 +45,7 @@ struct child {
 };
 
 /* Options of the next run_filtered(). */
-static struct seccomp_fds fds = { -1, -1, -1 };
+static struct seccomp_fds fds = { -1, -1, -1, -1 };
 static int raw_fd = -1;		/* term_raw() on it before the filter */
 static int fd_a = -1, fd_b = -1;	/* /dev/null, opened before the filter */
 
