@@ -354,8 +354,8 @@ static void tcp_to_host(size_t len, double timeout_s)
 
 	snprintf(cmd, sizeof(cmd), "dd if=/dev/urandom of=/tmp/tx bs=64k "
 		 "count=%zu 2>/dev/null && crc32 /tmp/tx", len >> 16);
-	snprintf(want, sizeof(want), "%s",
-		 guest_query(&g, cmd, ""));
+	/* "crc FILE": the CRC's 8 digits. */
+	snprintf(want, 9, "%s", guest_query(&g, cmd, ""));
 	snprintf(cmd, sizeof(cmd), "nc %s %d < /tmp/tx", HOST_IP,
 		 PORT_TO_HOST);
 	run_xfer(&x, cmd, timeout_s);
@@ -388,7 +388,7 @@ static void tcp_to_guest(size_t len, double timeout_s)
 						     ""));
 	guest_check(&g, strtoull(cmd, NULL, 10) == len, "the guest got %s "
 		    "of %zu bytes", cmd, len);
-	snprintf(cmd, sizeof(cmd), "%s", guest_query(&g, "crc32 /tmp/rx", ""));
+	snprintf(cmd, 9, "%s", guest_query(&g, "crc32 /tmp/rx", ""));
 	guest_check(&g, !strcmp(cmd, want), "CRC-32 %s here, %s in the guest",
 		    want, cmd);
 	fprintf(stderr, "e2e_net: host to guest: %zu MiB in %.2f s, "
