@@ -413,9 +413,13 @@ static bool wait_used(uint64_t ring, uint16_t n)
 /* A UDP datagram from the guest's address to port, as a frame. */
 static size_t udp_frame(uint8_t *f, const uint8_t *host_mac, const char *msg)
 {
-	struct iphdr *ip = (struct iphdr *)(f + 14);
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
 	size_t n = strlen(msg);
+	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64,
+			    .protocol = IPPROTO_UDP,
+			    .tot_len = htons(sizeof(ip) + 8 + n) };
+	struct udphdr udp = { .source = htons(PORT), .dest = htons(PORT),
+			      .len = htons(sizeof(udp) + n) };
+	uint16_t words[sizeof(ip) / 2];
 	uint32_t sum = 0;
 	unsigned int i;
 
@@ -423,20 +427,18 @@ static size_t udp_frame(uint8_t *f, const uint8_t *host_mac, const char *msg)
 	memcpy(f + 6, GUEST_MAC, 6);
 	f[12] = 0x08;
 	f[13] = 0x00;
-	*ip = (struct iphdr){ .version = 4, .ihl = 5, .ttl = 64,
-			      .protocol = IPPROTO_UDP,
-			      .tot_len = htons(sizeof(*ip) + sizeof(*udp) + n) };
-	inet_pton(AF_INET, GUEST_IP, &ip->saddr);
-	inet_pton(AF_INET, HOST_IP, &ip->daddr);
-	for (i = 0; i < sizeof(*ip) / 2; i++)
-		sum += ((uint16_t *)ip)[i];
+	inet_pton(AF_INET, GUEST_IP, &ip.saddr);
+	inet_pton(AF_INET, HOST_IP, &ip.daddr);
+	memcpy(words, &ip, sizeof(ip));
+	for (i = 0; i < sizeof(ip) / 2; i++)
+		sum += words[i];
 	while (sum >> 16)
 		sum = (sum & 0xFFFF) + (sum >> 16);
-	ip->check = ~sum;
-	*udp = (struct udphdr){ .source = htons(PORT), .dest = htons(PORT),
-				.len = htons(sizeof(*udp) + n) };
-	memcpy(udp + 1, msg, n);	/* UDP checksum 0: none */
-	return 14 + sizeof(*ip) + sizeof(*udp) + n;
+	ip.check = ~sum;
+	memcpy(f + 14, &ip, sizeof(ip));
+	memcpy(f + 14 + sizeof(ip), &udp, sizeof(udp));	/* no checksum */
+	memcpy(f + 14 + sizeof(ip) + sizeof(udp), msg, n);
+	return 14 + sizeof(ip) + sizeof(udp) + n;
 }
 
 static int udp_sock(void)
