@@ -15,6 +15,7 @@
 #include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
 #include "devices/mem_hotplug.h"
+#include "devices/virtio_net.h"
 #include "vmm/config.h"
 #include "vmm/control.h"
 #include "vmm/hotplug.h"
@@ -229,6 +230,42 @@ static json_t *control_config(struct machine *m)
 	return config;
 }
 
+/*
+ * Cloud Hypervisor's vm.counters: per device id, its counters; a network
+ * card's frames and bytes each way (CH's names), and evmm's drops.
+ */
+static json_t *control_net_counters(const struct virtio_net *n)
+{
+	struct virtio_net_stats s;
+
+	virtio_net_stats(n, &s);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"rx_bytes", (json_int_t)s.rx_bytes,
+		"rx_frames", (json_int_t)s.rx_frames,
+		"rx_dropped", (json_int_t)s.rx_dropped,
+		"tx_bytes", (json_int_t)s.tx_bytes,
+		"tx_frames", (json_int_t)s.tx_frames,
+		"tx_dropped", (json_int_t)s.tx_dropped);
+}
+
+static void control_counters(struct machine *m, struct api_reply *r)
+{
+	json_t *o = json_object();
+	unsigned int i;
+	int ret = !o;
+
+	for (i = 0; !ret && m->nets && i < m->ntaps; i++)
+		ret = m->nets[i] &&
+		      json_object_set_new(o, m->cfg->nets[i].id,
+					  control_net_counters(m->nets[i]));
+	if (ret) {
+		json_decref(o);
+		api_reply_error(r, 500, NULL, "out of memory");
+		return;
+	}
+	control_reply_json(r, o);
+}
+
 static void control_info(struct machine *m, struct api_reply *r)
 {
 	struct hotplug_cpus st;
@@ -322,6 +359,9 @@ void control_handle(void *opaque, const struct api_request *req,
 		break;
 	case API_INFO:
 		control_info(c->m, reply);
+		break;
+	case API_COUNTERS:
+		control_counters(c->m, reply);
 		break;
 	case API_RESIZE:
 		control_resize(c->m, req, reply);

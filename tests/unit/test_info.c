@@ -149,6 +149,21 @@ START_TEST(info_nets)
 }
 END_TEST
 
+/* vm.counters without network cards: an empty object, as CH's. */
+START_TEST(counters_empty)
+{
+	struct api_request req = { .op = API_COUNTERS };
+	struct control c = { .m = &m };
+	struct api_reply r = { 0 };
+
+	INFO("--disk", "path=/img/root.img");
+	control_handle(&c, &req, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{}");
+	api_reply_free(&r);
+}
+END_TEST
+
 /* The slot is hex in the address: slot 31 is 1f. */
 START_TEST(info_last_slot)
 {
@@ -210,6 +225,7 @@ Suite *info_suite(void)
 	tcase_add_test(tc, info_no_devices);
 	tcase_add_test(tc, info_disks);
 	tcase_add_test(tc, info_nets);
+	tcase_add_test(tc, counters_empty);
 	tcase_add_test(tc, info_last_slot);
 	tcase_add_test(tc, info_not_utf8);
 	suite_add_tcase(s, tc);
