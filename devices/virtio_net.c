@@ -55,14 +55,14 @@ struct virtio_net {
 	/* The device thread's, under the queue lock: */
 	struct vq_elem elem;
 	struct vnet_slot slot[VNET_RX_SLOTS];
-	unsigned int first, nslots;	/* held, not yet used: [first, nslots) */
+	unsigned int first, nslots;	/* held, not used: [first, nslots) */
 	struct iovec rx_iov[VNET_RX_IOV];
 	unsigned int niov;
 	uint64_t cap;			/* bytes of the held slots */
 	bool full;			/* no room for another slot */
 	uint8_t *bounce;		/* a frame read aside */
 	uint32_t pending;		/* its length; 0: none */
-	uint64_t applied;		/* GUEST_ offloads set, or VNET_UNSET */
+	uint64_t applied;		/* offloads set, or VNET_UNSET */
 	bool rx_watch, tx_wait;
 	struct virtio_net_stats stats;	/* atomic */
 };

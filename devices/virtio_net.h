@@ -46,7 +46,7 @@ struct virtio_dev_ops;
 #define VIRTIO_NET_MTU_MIN	68
 
 struct virtio_net_backend {
-	int fd;				/* non-blocking; stays the caller's */
+	int fd;			/* non-blocking; stays the caller's */
 	uint8_t mac[VIRTIO_NET_MAC_LEN];	/* the guest's */
 	uint16_t mtu;			/* announced with F_MTU; 0: none */
 	/*
@@ -80,7 +80,10 @@ struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped;
 };
 
-/* 0, -EINVAL (a bad backend: no fd or callbacks, an MTU below 68) or -ENOMEM. */
+/*
+ * 0, -EINVAL (a bad backend: no fd or callbacks, an MTU below 68) or
+ * -ENOMEM.
+ */
 int virtio_net_new(struct virtio_net **out, const struct virtio_net_backend *b);
 void virtio_net_free(struct virtio_net *n);
 /* Its type, for virtio_pci_new with 2 queues (dev: the virtio_net). */

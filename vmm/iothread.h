@@ -33,7 +33,7 @@ struct iothread {
 	int epfd;		/* -1: none */
 	int stop_fd;		/* -1: none */
 	int seccomp;		/* enum seccomp_mode */
-	int ioctl_fd;		/* its filter's one ioctl fd (a tap), or -1 */
+	int ioctl_fd;		/* its filter's ioctl fd (a tap), or -1 */
 	struct virtio_pci *t;
 	struct iothread_fd fds[IOTHREAD_MAX_FDS];
 	unsigned int nfds;
