@@ -45,6 +45,7 @@
 
 static struct guest g;
 static char net_arg[128], dir[64], sock[128];
+static bool with_api;		/* evmm has --api-socket sock */
 
 /* --- The namespace and taps ------------------------------------------------ */
 
@@ -351,6 +352,17 @@ static void run_xfer(struct xfer *x, const char *cmd, double timeout_s)
 		    g.output);
 }
 
+/* With the API: vm.counters after a transfer, for the frames' sizes. */
+static void report_counters(const char *after)
+{
+	char *body = NULL;
+
+	if (with_api && api_call(sock, "GET", "vm.counters", NULL, &body) ==
+	    200)
+		fprintf(stderr, "e2e_net: after %s: %s\n", after, body);
+	free(body);
+}
+
 static double mbit(size_t len, double secs)
 {
 	return secs > 0 ? len * 8 / secs / 1e6 : 0;
@@ -376,6 +388,7 @@ static void tcp_to_host(size_t len, double timeout_s)
 		    cmd, want);
 	fprintf(stderr, "e2e_net: guest to host: %zu MiB in %.2f s, "
 		"%.0f Mbit/s\n", len >> 20, x.secs, mbit(len, x.secs));
+	report_counters("guest to host");
 }
 
 /* len bytes from the host into a guest file: same CRC both ends. */
@@ -403,6 +416,7 @@ static void tcp_to_guest(size_t len, double timeout_s)
 		    want, cmd);
 	fprintf(stderr, "e2e_net: host to guest: %zu MiB in %.2f s, "
 		"%.0f Mbit/s\n", len >> 20, x.secs, mbit(len, x.secs));
+	report_counters("host to guest");
 	guest_cmd(&g, "rm -f /tmp/rx /tmp/tx", T_CMD);
 }
 
@@ -413,6 +427,24 @@ static void expect_net_ready(void)
 	guest_ready(&g, 2 * T_BOOT, NULL);
 	guest_check(&g, strstr(g.line, NET_READY), "booted with \"%s\", "
 		    "not " NET_READY, g.line);
+}
+
+/*
+ * The driver took the offloads and merged buffers (the tap had them): its
+ * features in sysfs, one character per bit.
+ */
+static void expect_offloads(void)
+{
+	static const int bits[] = { 0, 1, 7, 8, 11, 12, 15, 32 };
+	const char *f = guest_query(&g, "cat /sys/class/net/eth0/device/"
+				    "features", "");
+	unsigned int i;
+
+	fprintf(stderr, "e2e_net: the driver's features: %s\n", f);
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		guest_check(&g, strlen(f) > (size_t)bits[i] &&
+			    f[bits[i]] == '1', "feature bit %d not taken: %s",
+			    bits[i], f);
 }
 
 static void pings(void)
@@ -484,10 +516,12 @@ START_TEST(net_created_tap)
 {
 	size_t len = net_len();
 
+	with_api = true;
 	guest_start(&g, "--cmdline", NET_CMDLINE, "--net", net_arg,
 		    "--cpus", "boot=2", "--api-socket", sock, NULL);
 	expect_net_ready();
 	guest_check(&g, if_nametoindex("vmtap0"), "no vmtap0 here");
+	expect_offloads();
 	traffic(len);
 	expect_counters(len);
 	guest_send(&g, "reboot");
