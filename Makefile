@@ -164,9 +164,9 @@ check-e2e: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest $(E2
 # Both tiers again with every filter in log mode (EVMM_E2E_SECCOMP=log): the
 # runner then fails on any call the kernel logged (tests/seccomp_audit.c).
 # The e2e suites that walk evmm's paths (boot, reboot, console, both kinds of
-# hotplug, a hostile guest, disks); the fault, trap and soak suites are left out for
-# make check's time.
-AUDIT_SUITES ?= e2e_boot e2e_console e2e_hotplug e2e_memhp e2e_hostile e2e_disk
+# hotplug, a hostile guest, disks, the network); the fault, trap and soak
+# suites are left out for make check's time.
+AUDIT_SUITES ?= e2e_boot e2e_console e2e_hotplug e2e_memhp e2e_hostile e2e_disk e2e_net
 check-seccomp: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/kvm-tests \
 	$(O)/tests/e2e-tests $(PAYLOADS) guest $(E2E_DEPS)
 	EVMM_E2E_SECCOMP=log EVMM_TEST="kvm $(AUDIT_SUITES)" tools/run-tier kvm e2e

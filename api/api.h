@@ -22,6 +22,7 @@ struct api_server;
 enum api_op {
 	API_PING,		/* GET  /api/v1/vmm.ping */
 	API_INFO,		/* GET  /api/v1/vm.info */
+	API_COUNTERS,		/* GET  /api/v1/vm.counters */
 	API_RESIZE,		/* PUT  /api/v1/vm.resize */
 	API_BOOT,		/* PUT  /api/v1/vm.boot */
 	API_REBOOT,		/* PUT  /api/v1/vm.reboot */

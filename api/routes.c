@@ -23,6 +23,7 @@ struct api_route_entry {
 static const struct api_route_entry api_routes[] = {
 	{ "/api/v1/vmm.ping", "GET", API_PING },
 	{ "/api/v1/vm.info", "GET", API_INFO },
+	{ "/api/v1/vm.counters", "GET", API_COUNTERS },
 	{ "/api/v1/vm.resize", "PUT", API_RESIZE },
 	{ "/api/v1/vm.boot", "PUT", API_BOOT },
 	{ "/api/v1/vm.reboot", "PUT", API_REBOOT },

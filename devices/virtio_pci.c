@@ -568,20 +568,23 @@ int virtio_pci_kick_fd(const struct virtio_pci *t, unsigned int q)
 	return q < t->nq ? t->q[q].kick_fd : -1;
 }
 
-void virtio_pci_kick(struct virtio_pci *t, unsigned int q)
+bool virtio_pci_kick(struct virtio_pci *t, unsigned int q)
 {
 	struct gmem_ref ref;
+	bool live;
 
 	if (q >= t->nq)
-		return;
+		return false;
 	vpci_io_lock(t);
-	if ((VPCI_LOAD(&t->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    t->q[q].enabled) {
+	live = (VPCI_LOAD(&t->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       t->q[q].enabled;
+	if (live) {
 		ref = gmem_get(t->mem);
 		t->dops->kick(t->dev, t, q);
 		gmem_put(t->mem, ref);
 	}
 	pthread_mutex_unlock(&t->io_lock);
+	return live;
 }
 
 struct vq *virtio_pci_vq(struct virtio_pci *t, unsigned int q)

@@ -138,8 +138,13 @@ void virtio_pci_bar_io(void *opaque, uint64_t offset, uint8_t *data,
 unsigned int virtio_pci_num_queues(const struct virtio_pci *t);
 /* Queue q's kick eventfd (non-blocking): read it, then virtio_pci_kick. */
 int virtio_pci_kick_fd(const struct virtio_pci *t, unsigned int q);
-/* Runs the type's kick for q if the device is live; q out of range: no-op. */
-void virtio_pci_kick(struct virtio_pci *t, unsigned int q);
+/*
+ * Runs the type's kick for q if the device is live (DRIVER_OK, q enabled)
+ * and says whether it was; q out of range: no-op, false. A backend's fd
+ * that woke the thread for a device no longer live is not watched again
+ * until the device runs.
+ */
+bool virtio_pci_kick(struct virtio_pci *t, unsigned int q);
 /* Inside kick only: the virtqueue of q. */
 struct vq *virtio_pci_vq(struct virtio_pci *t, unsigned int q);
 /* Inside kick, after pushes: interrupts the guest if it wants one. */

@@ -333,9 +333,15 @@ void vq_suppress_kicks(struct vq *q)
 		vq_store16(used, VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 }
 
-bool vq_allow_kicks(struct vq *q)
+/*
+ * Kicks back on, for entries from the next one to take, or with `latest`
+ * from the first past the avail idx vq_pop last read (what the device has
+ * seen); true when the guest made entries from there available meanwhile.
+ */
+static bool vq_kicks_on(struct vq *q, bool latest)
 {
 	const uint8_t *avail;
+	uint16_t from;
 	uint8_t *used;
 
 	if (!q->size || q->err)
@@ -347,14 +353,35 @@ bool vq_allow_kicks(struct vq *q)
 		vq_break(q, -EFAULT);
 		return true;	/* the next vq_pop reports it */
 	}
+	from = latest ? q->avail_idx : q->last_avail;
 	if (q->event_idx)
-		vq_store16(used + 4 + 8 * q->size, q->last_avail,
-			   __ATOMIC_RELAXED);
+		vq_store16(used + 4 + 8 * q->size, from, __ATOMIC_RELAXED);
 	else
 		vq_store16(used, 0, __ATOMIC_RELAXED);
 	/* Our store before the avail idx load: the guest does the converse. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vq_load16(avail + 2, __ATOMIC_RELAXED) != q->last_avail;
+	return vq_load16(avail + 2, __ATOMIC_RELAXED) != from;
+}
+
+bool vq_allow_kicks(struct vq *q)
+{
+	return vq_kicks_on(q, false);
+}
+
+bool vq_allow_kicks_new(struct vq *q)
+{
+	return vq_kicks_on(q, true);
+}
+
+int vq_unpop(struct vq *q, unsigned int n)
+{
+	if (q->err)
+		return q->err;
+	if (n > q->inflight)
+		return -EINVAL;
+	q->last_avail -= n;
+	q->inflight -= n;
+	return 0;
 }
 
 /* --- Copies --------------------------------------------------------------- */

@@ -135,6 +135,22 @@ bool vq_need_notify(struct vq *q);
  */
 void vq_suppress_kicks(struct vq *q);
 bool vq_allow_kicks(struct vq *q);
+/*
+ * The same, but kicks only for entries past the avail idx vq_pop last read:
+ * for a device that has looked at every entry it was shown and waits for
+ * more (virtio-net's receive side, short of buffers for a whole packet).
+ * True when more came already.
+ */
+bool vq_allow_kicks_new(struct vq *q);
+
+/*
+ * Gives back the last n chains vq_pop returned, none of them pushed: the
+ * next vq_pop returns them again, in the same order. For a device that
+ * popped buffers before it knew how many it needs (virtio-net's receive
+ * side). -EINVAL for more than are in flight; a broken queue's error.
+ * Pushing one of them before, or after, is the caller's bug.
+ */
+int vq_unpop(struct vq *q, unsigned int n);
 
 /*
  * Copy between segments and a local buffer, starting `off` bytes into the

@@ -482,24 +482,37 @@ static void config_net_mac(const char *tap, unsigned int index, uint8_t *mac)
 	mac[0] = (mac[0] & 0xfc) | 0x02;
 }
 
-static int config_net_mac_set(struct config_parser *p, struct config_net *n,
-			      const char *s)
+/* A unicast MAC for key (mac, host_mac), as Cloud Hypervisor writes it. */
+static int config_mac(struct config_parser *p, const char *key, const char *s,
+		      uint8_t *mac)
 {
 	static const uint8_t zero[CONFIG_MAC_LEN];
 
-	if (!s) {
-		config_net_mac(n->tap, p->cfg->nnets, n->mac);
-		return 0;
-	}
-	if (config_parse_mac(s, n->mac))
-		return config_bad(p, "mac \"%s\" is not six two-digit hex "
-				  "bytes like 52:54:00:12:34:56", s);
-	if (n->mac[0] & 1)
-		return config_bad(p, "mac %s is a multicast address (the "
-				  "first byte is odd)", s);
-	if (!memcmp(n->mac, zero, sizeof(zero)))
-		return config_bad(p, "mac %s is all zeros", s);
+	if (config_parse_mac(s, mac))
+		return config_bad(p, "%s \"%s\" is not six two-digit hex "
+				  "bytes like 52:54:00:12:34:56", key, s);
+	if (mac[0] & 1)
+		return config_bad(p, "%s %s is a multicast address (the "
+				  "first byte is odd)", key, s);
+	if (!memcmp(mac, zero, sizeof(zero)))
+		return config_bad(p, "%s %s is all zeros", key, s);
 	return 0;
+}
+
+static int config_net_mac_set(struct config_parser *p, struct config_net *n,
+			      const char *mac, const char *host_mac)
+{
+	int ret = 0;
+
+	if (mac)
+		ret = config_mac(p, "mac", mac, n->mac);
+	else
+		config_net_mac(n->tap, p->cfg->nnets, n->mac);
+	if (!ret && host_mac) {
+		ret = config_mac(p, "host_mac", host_mac, n->host_mac);
+		n->has_host_mac = true;
+	}
+	return ret;
 }
 
 /* A netmask is ones then zeros, as SIOCSIFNETMASK wants. */
@@ -530,33 +543,67 @@ static int config_net_ip(struct config_parser *p, struct config_net *n,
 	return 0;
 }
 
-enum { NET_TAP, NET_MAC, NET_IP, NET_MASK, NET_ID, NET_NUM_QUEUES,
-       NET_QUEUE_SIZE, NET_KEYS };
+enum { NET_TAP, NET_MAC, NET_HOST_MAC, NET_IP, NET_MASK, NET_MTU, NET_ID,
+       NET_NUM_QUEUES, NET_QUEUE_SIZE, NET_TSO, NET_UFO, NET_CSUM, NET_KEYS };
+
+/* tap= names an interface, once; none: evmm creates one. */
+static int config_net_tap(struct config_parser *p, struct config_net *n,
+			  const struct config_subopt *s)
+{
+	unsigned int i;
+
+	if (!s->seen)
+		return 0;
+	if (!*s->str || !config_tap_valid(s->str))
+		return config_bad(p, "tap \"%s\" is not an interface name: "
+				  "1 to " STR(CONFIG_TAP_MAX) " printable "
+				  "characters, no spaces, '/' or ':'", s->str);
+	for (i = 0; i < p->cfg->nnets; i++)
+		if (!strcmp(p->cfg->nets[i].tap, s->str))
+			return config_bad(p, "tap \"%s\" is already used by "
+					  "an earlier --net", s->str);
+	strcpy(n->tap, s->str);
+	return 0;
+}
+
+static int config_net_mtu(struct config_parser *p, struct config_net *n,
+			  const struct config_subopt *s)
+{
+	if (!s->seen)
+		return 0;
+	if (s->val < CONFIG_MTU_MIN || s->val > CONFIG_MTU_MAX)
+		return config_bad(p, "mtu (%" PRIu64 ") is not from "
+				  STR(CONFIG_MTU_MIN) " to "
+				  STR(CONFIG_MTU_MAX), s->val);
+	n->mtu = s->val;
+	return 0;
+}
+
+static void config_net_offloads(struct config_net *n,
+				const struct config_subopt *subs)
+{
+	n->offload_tso = subs[NET_TSO].val;
+	n->offload_ufo = subs[NET_UFO].val;
+	n->offload_csum = subs[NET_CSUM].val;
+}
 
 static int config_net_fill(struct config_parser *p, struct config_net *n,
 			   const struct config_subopt *subs)
 {
-	const char *tap = subs[NET_TAP].str;
 	uint64_t nq = subs[NET_NUM_QUEUES].val;
-	unsigned int i;
 	int ret;
 
-	if (!subs[NET_TAP].seen)
-		return config_bad(p, "tap is required");
-	if (!config_tap_valid(tap))
-		return config_bad(p, "tap \"%s\" is not an interface name: "
-				  "at most " STR(CONFIG_TAP_MAX) " printable "
-				  "characters, no spaces, '/' or ':'", tap);
-	for (i = 0; i < p->cfg->nnets; i++)
-		if (!strcmp(p->cfg->nets[i].tap, tap))
-			return config_bad(p, "tap \"%s\" is already used by "
-					  "an earlier --net", tap);
-	strcpy(n->tap, tap);
-	ret = config_net_mac_set(p, n, subs[NET_MAC].str);
+	ret = config_net_tap(p, n, &subs[NET_TAP]);
+	if (!ret)
+		ret = config_net_mac_set(p, n, subs[NET_MAC].str,
+					 subs[NET_HOST_MAC].str);
 	if (!ret)
 		ret = config_net_ip(p, n, subs[NET_IP].str, subs[NET_MASK].str);
+	if (!ret)
+		ret = config_net_mtu(p, n, &subs[NET_MTU]);
 	if (ret)
 		return ret;
+	config_net_offloads(n, subs);
 	if (nq < 2 || nq % 2 || nq > CONFIG_MAX_QUEUES)
 		return config_bad(p, "num_queues (%" PRIu64 ") is not an even "
 				  "number from 2 to %d (RX/TX pairs)", nq,
@@ -574,13 +621,21 @@ static int config_set_net(struct config_parser *p, const char *arg)
 	struct config_subopt subs[NET_KEYS] = {
 		[NET_TAP] = { .key = "tap" },
 		[NET_MAC] = { .key = "mac" },
+		[NET_HOST_MAC] = { .key = "host_mac" },
 		[NET_IP] = { .key = "ip" },
 		[NET_MASK] = { .key = "mask" },
+		[NET_MTU] = { .key = "mtu", .parse = config_parse_count },
 		[NET_ID] = { .key = "id" },
 		[NET_NUM_QUEUES] = { .key = "num_queues",
 				     .parse = config_parse_count, .val = 2 },
 		[NET_QUEUE_SIZE] = { .key = "queue_size",
 				     .parse = config_parse_count, .val = 256 },
+		[NET_TSO] = { .key = "offload_tso",
+			      .parse = config_parse_toggle, .val = 1 },
+		[NET_UFO] = { .key = "offload_ufo",
+			      .parse = config_parse_toggle, .val = 1 },
+		[NET_CSUM] = { .key = "offload_csum",
+			       .parse = config_parse_toggle, .val = 1 },
 	};
 	struct config_net *n = &p->cfg->nets[p->cfg->nnets];
 	char *buf = NULL;
@@ -698,9 +753,10 @@ static const struct config_opt config_opts[] = {
 	  "        num_queues=1 (at most the boot vCPUs), queue_size=128",
 	  0, NULL, 0 },
 	{ "net", 0, config_set_net, CONFIG_NET_FORM, "a tap (virtio-net), "
-	  "repeatable; defaults: num_queues=2 (RX/TX pairs, at most\n"
-	  "        one per boot vCPU), queue_size=256, no host address, a "
-	  "MAC derived from the tap's name", 0, NULL, 0 },
+	  "repeatable; without tap= one is created (vmtapN);\n"
+	  "        defaults: num_queues=2 (one RX/TX pair), queue_size=256, "
+	  "no host address,\n        every offload, a MAC derived from the "
+	  "tap's name", 0, NULL, 0 },
 	{ "serial", 0, config_set_serial, "tty|off|file=PATH",
 	  "where COM1 goes (default tty)",
 	  offsetof(struct config, serial_path), NULL, 0 },

@@ -42,8 +42,14 @@
 #define CONFIG_DISK_FORM	"path=PATH[,readonly=on|off][,direct=on|off]" \
 				"[,id=ID][,num_queues=N][,queue_size=N]" \
 				"[,serial=S]"
-#define CONFIG_NET_FORM		"tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,id=ID]" \
-				"[,num_queues=N][,queue_size=N]"
+#define CONFIG_NET_FORM		"[tap=NAME][,mac=MAC][,host_mac=MAC]" \
+				"[,ip=IP,mask=MASK][,mtu=N][,id=ID]" \
+				"[,num_queues=N][,queue_size=N]" \
+				"[,offload_tso=on|off][,offload_ufo=on|off]" \
+				"[,offload_csum=on|off]"
+/* A tap's MTU: IPv4's minimum to what Linux's tun allows (65535 - 14). */
+#define CONFIG_MTU_MIN		68
+#define CONFIG_MTU_MAX		65521
 
 enum serial_mode { SERIAL_TTY, SERIAL_OFF, SERIAL_FILE };
 enum seccomp_mode { SECCOMP_ON, SECCOMP_OFF, SECCOMP_LOG };
@@ -60,20 +66,27 @@ struct config_disk {
 };
 
 /*
- * --net: a tap. Defaults as Cloud Hypervisor's: 2 queues (one RX/TX pair)
- * of 256, no host address. Without mac=, the MAC is locally administered
- * unicast and stable: the FNV-1a hash of the tap name and the index of the
- * --net option (from 0), its first byte's low bits set to 10.
+ * --net: a tap, given by name or created (""; Cloud Hypervisor's vmtapN).
+ * Defaults as Cloud Hypervisor's: 2 queues (one RX/TX pair) of 256, no
+ * host address, the tap's own MTU and MAC, every offload. Without mac=,
+ * the guest's MAC is locally administered unicast and stable: the FNV-1a
+ * hash of the tap name and the index of the --net option (from 0), its
+ * first byte's low bits set to 10.
  */
 struct config_net {
-	char tap[CONFIG_TAP_MAX + 1];
+	char tap[CONFIG_TAP_MAX + 1];	/* "": create one */
 	char id[CONFIG_ID_MAX + 1];	/* as given, or "_netN" */
-	uint8_t mac[CONFIG_MAC_LEN];
+	uint8_t mac[CONFIG_MAC_LEN];	/* the guest's */
+	bool has_host_mac;
+	uint8_t host_mac[CONFIG_MAC_LEN];	/* the tap's, if given */
 	bool has_ip;			/* ip and mask, given together */
 	struct in_addr ip;		/* the host side's address */
 	struct in_addr mask;
+	unsigned int mtu;		/* 0: the tap's own, not announced */
 	unsigned int num_queues;	/* even, 2 .. 2 * boot vCPUs */
 	unsigned int queue_size;	/* a power of two, 1 .. 32768 */
+	/* Cloud Hypervisor's: TSO and UFO only with checksum offload. */
+	bool offload_tso, offload_ufo, offload_csum;
 };
 
 struct config {

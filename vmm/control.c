@@ -15,11 +15,13 @@
 #include "devices/cpu_hotplug.h"
 #include "devices/ged.h"
 #include "devices/mem_hotplug.h"
+#include "devices/virtio_net.h"
 #include "vmm/config.h"
 #include "vmm/control.h"
 #include "vmm/hotplug.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
+#include "vmm/tap.h"
 #include "vmm/vcpu.h"
 
 static void control_reply_json(struct api_reply *r, json_t *body)
@@ -148,28 +150,46 @@ static json_t *control_disk(const struct config *c, unsigned int i)
 		"pci_segment", 0, "bdf", control_bdf(config_disk_slot(c, i)));
 }
 
-/* Cloud Hypervisor's NetConfig fields, and the device's PCI address. */
-static json_t *control_net(const struct config *c, unsigned int i)
+static void control_mac(char *out, const uint8_t *b)
 {
-	const struct config_net *n = &c->nets[i];
-	char mac[18], ip[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN];
-	const uint8_t *b = n->mac;
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5]);
+}
 
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5]);
+/*
+ * Cloud Hypervisor's NetConfig fields, and the device's PCI address. As
+ * in CH, tap and host_mac are the tap's own once it is open (a tap evmm
+ * created, the MAC the kernel gave it); keys without a value are left
+ * out, as ip and mask are.
+ */
+static json_t *control_net(const struct machine *m, unsigned int i)
+{
+	const struct config_net *n = &m->cfg->nets[i];
+	const struct tap *t = i < m->ntaps ? &m->taps[i] : NULL;
+	char mac[18], host_mac[18], ip[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN];
+	const char *tap = t ? t->name : n->tap;
+
+	control_mac(mac, n->mac);
+	control_mac(host_mac, t ? t->host_mac : n->host_mac);
 	inet_ntop(AF_INET, &n->ip, ip, sizeof(ip));
 	inet_ntop(AF_INET, &n->mask, mask, sizeof(mask));
-	return json_pack("{s:s, s:s*, s:s*, s:s, s:I, s:I, s:s, s:i, s:o}",
-		"tap", n->tap, "ip", n->has_ip ? ip : NULL,
+	return json_pack("{s:s*, s:s*, s:s*, s:s, s:s*, s:o*, s:I, s:I, s:s, "
+			 "s:b, s:b, s:b, s:i, s:o}",
+		"tap", *tap ? tap : NULL, "ip", n->has_ip ? ip : NULL,
 		"mask", n->has_ip ? mask : NULL, "mac", mac,
+		"host_mac", t || n->has_host_mac ? host_mac : NULL,
+		"mtu", n->mtu ? json_integer(n->mtu) : NULL,
 		"num_queues", (json_int_t)n->num_queues,
 		"queue_size", (json_int_t)n->queue_size, "id", n->id,
-		"pci_segment", 0, "bdf", control_bdf(config_net_slot(c, i)));
+		"offload_tso", n->offload_tso, "offload_ufo", n->offload_ufo,
+		"offload_csum", n->offload_csum, "pci_segment", 0,
+		"bdf", control_bdf(config_net_slot(m->cfg, i)));
 }
 
 /* As Cloud Hypervisor: no "disks" or "net" key without such devices. */
-static int control_devices(json_t *config, const struct config *c)
+static int control_devices(json_t *config, const struct machine *m)
 {
+	const struct config *c = m->cfg;
 	json_t *disks = c->ndisks ? json_array() : NULL;
 	json_t *nets = c->nnets ? json_array() : NULL;
 	unsigned int i;
@@ -178,7 +198,7 @@ static int control_devices(json_t *config, const struct config *c)
 	for (i = 0; !ret && i < c->ndisks; i++)
 		ret = json_array_append_new(disks, control_disk(c, i));
 	for (i = 0; !ret && i < c->nnets; i++)
-		ret = json_array_append_new(nets, control_net(c, i));
+		ret = json_array_append_new(nets, control_net(m, i));
 	if (!ret && disks)
 		ret = json_object_set(config, "disks", disks);
 	if (!ret && nets)
@@ -203,11 +223,47 @@ static json_t *control_config(struct machine *m)
 		"payload", "kernel", control_text(c->kernel),
 		"initramfs", control_text(c->initramfs),
 		"cmdline", control_text(c->cmdline));
-	if (config && control_devices(config, c)) {
+	if (config && control_devices(config, m)) {
 		json_decref(config);
 		return NULL;
 	}
 	return config;
+}
+
+/*
+ * Cloud Hypervisor's vm.counters: per device id, its counters; a network
+ * card's frames and bytes each way (CH's names), and evmm's drops.
+ */
+static json_t *control_net_counters(const struct virtio_net *n)
+{
+	struct virtio_net_stats s;
+
+	virtio_net_stats(n, &s);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"rx_bytes", (json_int_t)s.rx_bytes,
+		"rx_frames", (json_int_t)s.rx_frames,
+		"rx_dropped", (json_int_t)s.rx_dropped,
+		"tx_bytes", (json_int_t)s.tx_bytes,
+		"tx_frames", (json_int_t)s.tx_frames,
+		"tx_dropped", (json_int_t)s.tx_dropped);
+}
+
+static void control_counters(struct machine *m, struct api_reply *r)
+{
+	json_t *o = json_object();
+	unsigned int i;
+	int ret = !o;
+
+	for (i = 0; !ret && m->nets && i < m->ntaps; i++)
+		ret = m->nets[i] &&
+		      json_object_set_new(o, m->cfg->nets[i].id,
+					  control_net_counters(m->nets[i]));
+	if (ret) {
+		json_decref(o);
+		api_reply_error(r, 500, NULL, "out of memory");
+		return;
+	}
+	control_reply_json(r, o);
 }
 
 static void control_info(struct machine *m, struct api_reply *r)
@@ -303,6 +359,9 @@ void control_handle(void *opaque, const struct api_request *req,
 		break;
 	case API_INFO:
 		control_info(c->m, reply);
+		break;
+	case API_COUNTERS:
+		control_counters(c->m, reply);
 		break;
 	case API_RESIZE:
 		control_resize(c->m, req, reply);

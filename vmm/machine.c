@@ -13,6 +13,7 @@
 #include "devices/pci.h"
 #include "devices/serial.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_net.h"
 #include "devices/virtio_pci.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
@@ -21,6 +22,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
+#include "vmm/tap.h"
 #include "vmm/vcpu.h"
 #include "vmm/vdev.h"
 
@@ -159,17 +161,24 @@ static int machine_add_devices(struct machine *m, int serial_fd)
 }
 
 /*
- * virtio-net (issue 14) is still being built: refuse --net rather than
- * boot a guest without it.
+ * One RX/TX pair per virtio-net device (no multiqueue yet): a larger
+ * num_queues is refused rather than given fewer queues silently.
  */
 static int machine_check_devices(const struct config *cfg, char *err,
 				 size_t errlen)
 {
-	if (!cfg->nnets)
-		return 0;
-	snprintf(err, errlen, "--net: this evmm cannot give the guest a "
-		 "virtio-net device yet (it is being built)");
-	return -EOPNOTSUPP;
+	unsigned int i;
+
+	for (i = 0; i < cfg->nnets; i++) {
+		if (cfg->nets[i].num_queues == 2)
+			continue;
+		snprintf(err, errlen, "--net: %s: num_queues=%u: this evmm "
+			 "gives a network device one RX/TX pair (num_queues=2)"
+			 "; accepted form: " CONFIG_NET_FORM, cfg->nets[i].id,
+			 cfg->nets[i].num_queues);
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 /* get-id answers the serial, or the id (CH's "_disk0" if none given). */
@@ -210,40 +219,80 @@ static int machine_add_disk(struct machine *m, unsigned int i)
 	return vdev_start(d, m->cfg->seccomp);
 }
 
-static int machine_add_disks(struct machine *m)
+/* Net i: virtio-net on its tap, its transport in its slot, its thread. */
+static int machine_add_net(struct machine *m, unsigned int i)
 {
-	unsigned int i;
+	const struct config_net *c = &m->cfg->nets[i];
+	struct vdev *d = &m->vdevs[m->ndisks + i];
+	struct virtio_net_backend be;
 	int ret;
 
-	if (!m->ndisks)
-		return 0;
-	m->blks = calloc(m->ndisks, sizeof(*m->blks));
-	m->vdevs = calloc(m->ndisks, sizeof(*m->vdevs));
-	if (!m->blks || !m->vdevs)
-		return -ENOMEM;
-	for (i = 0; i < m->ndisks; i++) {
-		ret = machine_add_disk(m, i);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	tap_backend(&m->taps[i], c, &be);
+	ret = virtio_net_new(&m->nets[i], &be);
+	if (ret)
+		return ret;
+	ret = vdev_init(d, &m->vm, virtio_net_ops(m->nets[i]), m->nets[i],
+			c->num_queues, c->queue_size, c->id);
+	m->nvdevs++;
+	if (!ret)
+		ret = tap_attach(&m->taps[i], &d->io, d->t);
+	if (!ret)
+		ret = pci_bus_add(m->pci, config_net_slot(m->cfg, i),
+				  virtio_pci_dev(d->t));
+	if (ret < 0)
+		return ret;
+	return vdev_start(d, m->cfg->seccomp);
 }
 
-static void machine_free_disks(struct machine *m)
+static int machine_add_vdevs(struct machine *m, char *err, size_t errlen)
 {
+	unsigned int i;
+	int ret = 0;
+
+	if (!m->ndisks && !m->ntaps)
+		return 0;
+	m->blks = calloc(m->ndisks + 1, sizeof(*m->blks));
+	m->nets = calloc(m->ntaps + 1, sizeof(*m->nets));
+	m->vdevs = calloc(m->ndisks + m->ntaps, sizeof(*m->vdevs));
+	if (!m->blks || !m->nets || !m->vdevs)
+		ret = -ENOMEM;
+	for (i = 0; !ret && i < m->ndisks; i++)
+		ret = machine_add_disk(m, i);
+	if (ret) {
+		snprintf(err, errlen, "--disk: cannot set up the virtio-blk "
+			 "device: %s", strerror(-ret));
+		return ret;
+	}
+	for (i = 0; !ret && i < m->ntaps; i++)
+		ret = machine_add_net(m, i);
+	if (ret)
+		snprintf(err, errlen, "--net: cannot set up the virtio-net "
+			 "device: %s", strerror(-ret));
+	return ret;
+}
+
+static void machine_free_vdevs(struct machine *m)
+{
+	unsigned int i;
 	struct vdev *d;
 
 	while (m->nvdevs) {
-		d = &m->vdevs[--m->nvdevs];
+		i = --m->nvdevs;
+		d = &m->vdevs[i];
 		if (d->t)
 			pci_bus_remove(m->pci, virtio_pci_dev(d->t));
 		vdev_free(d);
-		virtio_blk_free(m->blks[m->nvdevs]);
+		if (i < m->ndisks)
+			virtio_blk_free(m->blks[i]);
+		else
+			virtio_net_free(m->nets[i - m->ndisks]);
 	}
 	free(m->vdevs);
 	free(m->blks);
+	free(m->nets);
 	m->vdevs = NULL;
 	m->blks = NULL;
+	m->nets = NULL;
 }
 
 /* Before the guest runs: a missing or locked image stops evmm here. */
@@ -261,6 +310,27 @@ static int machine_open_disks(struct machine *m, char *err, size_t errlen)
 	for (; m->ndisks < m->cfg->ndisks; m->ndisks++) {
 		ret = disk_open(&m->disks[m->ndisks], &m->cfg->disks[m->ndisks],
 				err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Before the guest runs: a tap that cannot be had stops evmm here. */
+static int machine_open_taps(struct machine *m, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!m->cfg->nnets)
+		return 0;
+	m->taps = calloc(m->cfg->nnets, sizeof(*m->taps));
+	if (!m->taps) {
+		snprintf(err, errlen, "--net: out of memory");
+		return -ENOMEM;
+	}
+	for (; m->ntaps < m->cfg->nnets; m->ntaps++) {
+		ret = tap_open(&m->taps[m->ntaps], &m->cfg->nets[m->ntaps],
+			       err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -287,6 +357,8 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		ret = machine_check_devices(cfg, err, errlen);
 	if (!ret)
 		ret = machine_open_disks(m, err, errlen);
+	if (!ret)
+		ret = machine_open_taps(m, err, errlen);
 	if (ret)
 		return ret;
 	ret = vm_init(&m->vm, cfg->max_vcpus);
@@ -317,11 +389,7 @@ int machine_init(struct machine *m, const struct config *cfg, int serial_fd,
 		snprintf(err, errlen, "devices: %s", strerror(-ret));
 		return ret;
 	}
-	ret = machine_add_disks(m);
-	if (ret)
-		snprintf(err, errlen, "--disk: cannot set up the virtio-blk "
-			 "device: %s", strerror(-ret));
-	return ret;
+	return machine_add_vdevs(m, err, errlen);
 }
 
 static size_t machine_dsdt(struct machine *m, struct aml_ctx *ctx,
@@ -481,7 +549,7 @@ int machine_reboot(struct machine *m, char *err, size_t errlen)
 void machine_free(struct machine *m)
 {
 	machine_stop(m);
-	machine_free_disks(m);
+	machine_free_vdevs(m);
 	serial_free(m->serial);
 	m->serial = NULL;
 	loader_close(&m->kernel);
@@ -489,6 +557,10 @@ void machine_free(struct machine *m)
 		disk_close(&m->disks[--m->ndisks]);
 	free(m->disks);
 	m->disks = NULL;
+	while (m->ntaps)
+		tap_close(&m->taps[--m->ntaps]);
+	free(m->taps);
+	m->taps = NULL;
 	vm_free(&m->vm);
 	free(m->cpu_present);
 	m->cpu_present = NULL;

@@ -20,8 +20,10 @@ struct ged;
 struct mem_hotplug;
 struct pci_bus;
 struct serial;
+struct tap;
 struct vdev;
 struct virtio_blk;
+struct virtio_net;
 
 struct machine {
 	const struct config *cfg;
@@ -42,7 +44,11 @@ struct machine {
 	struct disk *disks;	/* cfg->disks' images, open and locked */
 	unsigned int ndisks;	/* of them open */
 	struct virtio_blk **blks;	/* a virtio-blk per disk */
-	struct vdev *vdevs;	/* their transports, slots and threads */
+	struct tap *taps;	/* cfg->nets' taps, open */
+	unsigned int ntaps;	/* of them open */
+	struct virtio_net **nets;	/* a virtio-net per tap */
+	/* Transports, slots and threads: the disks', then the nets'. */
+	struct vdev *vdevs;
 	unsigned int nvdevs;	/* of them set up */
 };
 

@@ -303,7 +303,8 @@ static void vmm_start_api(struct vmm *v, const struct config *cfg)
 
 static void vmm_setup(struct vmm *v, const struct config *cfg)
 {
-	struct seccomp_fds vmm_fds = { .kvm = -1, .vm = -1, .vcpu = -1 };
+	struct seccomp_fds vmm_fds = { .kvm = -1, .vm = -1, .vcpu = -1,
+				       .tap = -1 };
 	char err[512];
 	int ret;
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -55,14 +56,22 @@ static const int seccomp_spawner[] = {
 };
 
 /*
- * A device (I/O) thread waits in epoll on its queues' eventfds, does its
- * backend's I/O (a disk image's reads, writes and flushes) and writes
- * irqfds (write). No ioctl, no socket, no thread, no open.
+ * A device (I/O) thread waits in epoll on its queues' eventfds and its
+ * backend's fd (a tap, added to and removed from the set as the guest's
+ * buffers come and go), does its backend's I/O (a disk image's reads,
+ * writes and flushes; a tap's frames: readv and read in, writev out) and
+ * writes irqfds (write). No socket, no thread, no open; one ioctl, on its
+ * own tap only (seccomp_io_ioctls).
  */
 static const int seccomp_io[] = {
-	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(pwrite64),
-	SCMP_SYS(fdatasync),
+	SCMP_SYS(fdatasync), SCMP_SYS(readv),
+};
+
+/* On an I/O thread's own tap: the offloads its guest's driver accepted. */
+static const unsigned long seccomp_io_ioctls[] = {
+	TUNSETOFFLOAD,
 };
 
 /*
@@ -268,12 +277,15 @@ static int seccomp_add_spawner(scmp_filter_ctx ctx)
 	if (!ret)
 		ret = seccomp_add_prctls(ctx, seccomp_spawner_prctls,
 					 ARRAY_SIZE(seccomp_spawner_prctls));
-	/* What its vCPU threads do, on fds not known yet; its I/O threads. */
+	/* What its vCPU and I/O threads do, on fds not known yet. */
 	if (!ret)
 		ret = seccomp_add_ioctls(ctx, seccomp_vcpu_ioctls,
 					 ARRAY_SIZE(seccomp_vcpu_ioctls), -1);
 	if (!ret)
 		ret = seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
+	if (!ret)
+		ret = seccomp_add_ioctls(ctx, seccomp_io_ioctls,
+					 ARRAY_SIZE(seccomp_io_ioctls), -1);
 	return ret;
 }
 
@@ -313,7 +325,11 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
 	case SECCOMP_API:
 		return seccomp_add(ctx, seccomp_api, ARRAY_SIZE(seccomp_api));
 	case SECCOMP_IO:
-		return seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
+		ret = seccomp_add(ctx, seccomp_io, ARRAY_SIZE(seccomp_io));
+		if (!ret && fds->tap >= 0)
+			ret = seccomp_add_ioctls(ctx, seccomp_io_ioctls,
+				ARRAY_SIZE(seccomp_io_ioctls), fds->tap);
+		return ret;
 	}
 	return -EINVAL;
 }
@@ -321,7 +337,7 @@ static int seccomp_add_thread(scmp_filter_ctx ctx, enum seccomp_thread thread,
 int seccomp_apply_fds(enum seccomp_thread thread, int mode,
 		      const struct seccomp_fds *fds)
 {
-	static const struct seccomp_fds none = { -1, -1, -1 };
+	static const struct seccomp_fds none = { -1, -1, -1, -1 };
 	scmp_filter_ctx ctx;
 	int ret;
 

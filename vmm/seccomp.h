@@ -15,6 +15,7 @@ struct seccomp_fds {
 	int kvm;	/* /dev/kvm: KVM_CREATE_VM, on the VMM thread */
 	int vm;		/* the KVM VM: interrupts, MSI routes, doorbells */
 	int vcpu;	/* a vCPU thread's own vCPU: KVM_RUN */
+	int tap;	/* an I/O thread's tap: TUNSETOFFLOAD */
 };
 
 /*

@@ -211,7 +211,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	struct seccomp_fds fds = { .kvm = -1, .vm = v->vm->fd, .vcpu = v->fd };
+	struct seccomp_fds fds = { .kvm = -1, .vm = v->vm->fd, .vcpu = v->fd,
+				   .tap = -1 };
 	char name[16];
 	int ret;
 

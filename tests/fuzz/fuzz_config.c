@@ -83,8 +83,11 @@ static void check_devices(const struct config *cfg)
 	}
 	for (i = 0; i < cfg->nnets; i++) {
 		n = &cfg->nets[i];
-		fuzz_assert(n->tap[0] && strlen(n->tap) <= CONFIG_TAP_MAX,
-			    "net %u tap", i);
+		fuzz_assert(strlen(n->tap) <= CONFIG_TAP_MAX, "net %u tap", i);
+		fuzz_assert(!n->mtu || (n->mtu >= CONFIG_MTU_MIN &&
+			    n->mtu <= CONFIG_MTU_MAX), "net %u mtu", i);
+		fuzz_assert(!n->has_host_mac || !(n->host_mac[0] & 1),
+			    "net %u host_mac", i);
 		fuzz_assert(!(n->mac[0] & 1) && (n->mac[0] | n->mac[1] |
 			    n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5]),
 			    "net %u mac", i);

@@ -77,6 +77,7 @@ START_TEST(test_route_actions)
 	static const struct { const char *m, *u; enum api_op op; } ok[] = {
 		{ "GET", "/api/v1/vmm.ping", API_PING },
 		{ "GET", "/api/v1/vm.info", API_INFO },
+		{ "GET", "/api/v1/vm.counters", API_COUNTERS },
 		{ "PUT", "/api/v1/vm.boot", API_BOOT },
 		{ "PUT", "/api/v1/vm.reboot", API_REBOOT },
 		{ "PUT", "/api/v1/vm.shutdown", API_SHUTDOWN },

@@ -609,6 +609,10 @@ START_TEST(test_net_defaults)
 	ck_assert_uint_eq(cfg.nets[0].num_queues, 2);
 	ck_assert_uint_eq(cfg.nets[0].queue_size, 256);
 	ck_assert(!cfg.nets[0].has_ip);
+	ck_assert(!cfg.nets[0].has_host_mac);
+	ck_assert_uint_eq(cfg.nets[0].mtu, 0);
+	ck_assert(cfg.nets[0].offload_tso && cfg.nets[0].offload_ufo &&
+		  cfg.nets[0].offload_csum);
 	/* Locally administered unicast. */
 	ck_assert_uint_eq(cfg.nets[0].mac[0] & 3, 2);
 	ck_assert_uint_eq(config_net_slot(&cfg, 0), 1);
@@ -621,10 +625,17 @@ START_TEST(test_net_all_keys)
 
 	ck_assert_int_eq(RUN("--cpus", "boot=2", "--net", "queue_size=1024,"
 			     "num_queues=4,id=eth0,mask=255.255.252.0,"
-			     "ip=192.168.249.1,mac=52:54:00:AB:cd:0f,tap=t0"),
-			 CONFIG_RUN);
+			     "ip=192.168.249.1,mac=52:54:00:AB:cd:0f,tap=t0,"
+			     "host_mac=02:00:00:00:00:0A,mtu=9000,"
+			     "offload_tso=off,offload_ufo=false,"
+			     "offload_csum=OFF"), CONFIG_RUN);
 	ck_assert_str_eq(cfg.nets[0].tap, "t0");
 	ck_assert_str_eq(mac_str(cfg.nets[0].mac), "52:54:00:ab:cd:0f");
+	ck_assert(cfg.nets[0].has_host_mac);
+	ck_assert_str_eq(mac_str(cfg.nets[0].host_mac), "02:00:00:00:00:0a");
+	ck_assert_uint_eq(cfg.nets[0].mtu, 9000);
+	ck_assert(!cfg.nets[0].offload_tso && !cfg.nets[0].offload_ufo &&
+		  !cfg.nets[0].offload_csum);
 	ck_assert(cfg.nets[0].has_ip);
 	inet_ntop(AF_INET, &cfg.nets[0].ip, ip, sizeof(ip));
 	inet_ntop(AF_INET, &cfg.nets[0].mask, mask, sizeof(mask));
@@ -644,8 +655,11 @@ START_TEST(test_net_limits)
 	ck_assert_str_eq(cfg.nets[0].tap, "123456789012345");
 	ck_assert_uint_eq(cfg.nets[0].num_queues, 254);
 	ck_assert_int_eq(RUN("--net", "tap=t,queue_size=1,ip=10.0.0.1,"
-			     "mask=255.255.255.255"), CONFIG_RUN);
+			     "mask=255.255.255.255,mtu=68"), CONFIG_RUN);
 	ck_assert_uint_eq(cfg.nets[0].queue_size, 1);
+	ck_assert_uint_eq(cfg.nets[0].mtu, 68);
+	ck_assert_int_eq(RUN("--net", "mtu=65521"), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.nets[0].mtu, 65521);
 }
 END_TEST
 
@@ -916,11 +930,46 @@ START_TEST(test_net_unknown_key)
 }
 END_TEST
 
+/* No tap=: evmm creates one (vmtapN); the MAC still stable. */
 START_TEST(test_net_no_tap)
 {
-	ck_assert_bad(RUN("--net", "mac=52:54:00:12:34:56"), "--net");
-	ck_assert_ptr_nonnull(strstr(err, "tap is required"));
+	ck_assert_int_eq(RUN("--net", "mac=52:54:00:12:34:56", "--net",
+			     "id=second"), CONFIG_RUN);
+	ck_assert_str_eq(cfg.nets[0].tap, "");
+	ck_assert_str_eq(cfg.nets[1].tap, "");
+	ck_assert_str_eq(mac_str(cfg.nets[1].mac), "66:57:98:47:77:ca");
+	ck_assert_int_eq(RUN("--net", "id=x"), CONFIG_RUN);
+	ck_assert_str_eq(mac_str(cfg.nets[0].mac), "f6:13:ce:9d:7f:76");
 	ck_assert_bad(RUN("--net", "tap="), "--net");
+	ck_assert_ptr_nonnull(strstr(err, "empty value"));
+}
+END_TEST
+
+START_TEST(test_net_bad_mtu)
+{
+	static const char *const bad[] = { "0", "67", "65522", "1500k", "-1",
+					   "" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_bad(RUN("--net", fmt("tap=t,mtu=%s", bad[i])),
+			      "--net");
+	ck_assert_ptr_nonnull(strstr(err, "mtu"));
+	ck_assert_bad(RUN("--net", "mtu=67"), "--net");
+	ck_assert_ptr_nonnull(strstr(err, "mtu (67) is not from 68 to 65521"));
+}
+END_TEST
+
+START_TEST(test_net_bad_host_mac)
+{
+	ck_assert_bad(RUN("--net", "host_mac=52:54:00:12:34"), "--net");
+	ck_assert_ptr_nonnull(strstr(err, "host_mac \"52:54:00:12:34\" is not "
+				     "six two-digit hex"));
+	ck_assert_bad(RUN("--net", "host_mac=01:00:5e:00:00:01"), "--net");
+	ck_assert_ptr_nonnull(strstr(err, "multicast"));
+	ck_assert_bad(RUN("--net", "host_mac=00:00:00:00:00:00"), "--net");
+	ck_assert_ptr_nonnull(strstr(err, "all zeros"));
+	ck_assert_bad(RUN("--net", "offload_tso=maybe"), "--net");
 }
 END_TEST
 
@@ -1212,7 +1261,8 @@ Suite *config_suite(void)
 		test_disk_bad_id, test_device_duplicate_id,
 		test_disk_same_image, test_disk_path_too_long,
 		test_disk_error_frees,
-		test_net_unknown_key, test_net_no_tap, test_net_bad_tap,
+		test_net_unknown_key, test_net_no_tap, test_net_bad_mtu,
+		test_net_bad_host_mac, test_net_bad_tap,
 		test_net_bad_mac, test_net_ip_mask, test_net_bad_ip,
 		test_net_bad_mask, test_net_bad_num_queues,
 		test_net_queues_vcpus, test_net_bad_queue_size,

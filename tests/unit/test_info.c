@@ -129,17 +129,38 @@ START_TEST(info_nets)
 {
 	INFO("--net", "tap=evmmtap0", "--disk", "path=/img/root.img", "--net",
 	     "tap=tap1,mac=52:54:00:12:34:56,ip=192.168.249.1,"
-	     "mask=255.255.255.0,id=eth1,num_queues=4,queue_size=1024");
+	     "mask=255.255.255.0,id=eth1,num_queues=4,queue_size=1024,"
+	     "host_mac=02:00:00:00:00:01,mtu=9000,offload_tso=off");
 	ck_assert_uint_eq(json_array_size(config_get("net")), 2);
 	ck_device("net", 0, "{\"tap\":\"evmmtap0\",\"mac\":\"fe:f5:54:9a:e1:a8\","
 		  "\"num_queues\":2,\"queue_size\":256,\"id\":\"_net1\","
+		  "\"offload_tso\":true,\"offload_ufo\":true,"
+		  "\"offload_csum\":true,"
 		  "\"pci_segment\":0,\"bdf\":\"0000:00:02.0\"}");
 	ck_device("net", 1, "{\"tap\":\"tap1\",\"ip\":\"192.168.249.1\","
 		  "\"mask\":\"255.255.255.0\",\"mac\":\"52:54:00:12:34:56\","
+		  "\"host_mac\":\"02:00:00:00:00:01\",\"mtu\":9000,"
 		  "\"num_queues\":4,\"queue_size\":1024,\"id\":\"eth1\","
+		  "\"offload_tso\":false,\"offload_ufo\":true,"
+		  "\"offload_csum\":true,"
 		  "\"pci_segment\":0,\"bdf\":\"0000:00:03.0\"}");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
 		config_get("disks"), 0), "bdf")), "0000:00:01.0");
+}
+END_TEST
+
+/* vm.counters without network cards: an empty object, as CH's. */
+START_TEST(counters_empty)
+{
+	struct api_request req = { .op = API_COUNTERS };
+	struct control c = { .m = &m };
+	struct api_reply r = { 0 };
+
+	INFO("--disk", "path=/img/root.img");
+	control_handle(&c, &req, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{}");
+	api_reply_free(&r);
 }
 END_TEST
 
@@ -204,6 +225,7 @@ Suite *info_suite(void)
 	tcase_add_test(tc, info_no_devices);
 	tcase_add_test(tc, info_disks);
 	tcase_add_test(tc, info_nets);
+	tcase_add_test(tc, counters_empty);
 	tcase_add_test(tc, info_last_slot);
 	tcase_add_test(tc, info_not_utf8);
 	suite_add_tcase(s, tc);

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <poll.h>
 #include <pthread.h>
@@ -45,7 +46,7 @@ struct child {
 };
 
 /* Options of the next run_filtered(). */
-static struct seccomp_fds fds = { -1, -1, -1 };
+static struct seccomp_fds fds = { -1, -1, -1, -1 };
 static int raw_fd = -1;		/* term_raw() on it before the filter */
 static int fd_a = -1, fd_b = -1;	/* /dev/null, opened before the filter */
 
@@ -426,6 +427,46 @@ static void open_socket(void)
 	socket(AF_UNIX, SOCK_STREAM, 0);
 }
 
+/* A network card's work: frames in (readv, read) and out, its tap watched. */
+static void tap_io(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char buf[16];
+	struct iovec v = { buf, sizeof(buf) };
+
+	if (readv(fd_a, &v, 1) < 0 || read(fd_a, buf, 1) < 0 ||
+	    writev(fd_a, &v, 1) < 0)
+		_exit(1);
+	epoll_ctl(-1, EPOLL_CTL_ADD, fd_a, &ev);	/* EBADF: allowed is enough */
+}
+
+static void tap_offload_a(void)
+{
+	ioctl_on(fd_a, TUNSETOFFLOAD);
+}
+
+static void tap_offload_b(void)
+{
+	ioctl_on(fd_b, TUNSETOFFLOAD);
+}
+
+/* An I/O thread's one ioctl: its own tap's offloads; the spawner's any. */
+START_TEST(test_io_tap)
+{
+	null_fds();
+	expect_ok(SECCOMP_IO, tap_io);
+	expect_ok(SECCOMP_SPAWNER, tap_io);
+	expect_trapped(SECCOMP_IO, tap_offload_a, SYS_ioctl);
+	fds.tap = fd_a;
+	expect_ok(SECCOMP_IO, tap_offload_a);
+	expect_trapped(SECCOMP_IO, tap_offload_b, SYS_ioctl);
+	expect_trapped(SECCOMP_IO, irqfd_a, SYS_ioctl);
+	expect_ok(SECCOMP_SPAWNER, tap_offload_b);
+	expect_trapped(SECCOMP_VCPU, tap_offload_a, SYS_ioctl);
+	expect_trapped(SECCOMP_VMM, tap_offload_a, SYS_ioctl);
+}
+END_TEST
+
 /* An I/O thread: its backend's I/O, and no KVM ioctl at all. */
 START_TEST(test_io_thread)
 {
@@ -657,7 +698,7 @@ Suite *seccomp_suite(void)
 	const TTest *const tests[] = {
 		test_mmap_exec, test_mprotect_exec, test_clone, test_tgkill,
 		test_prctl, test_ioctl_vmm, test_ioctl_vcpu, test_ioctl_spawner,
-		test_io_thread,
+		test_io_thread, test_io_tap,
 		test_ioctl_tty,
 		test_report_restores_tty, test_vcpu_thread,
 		test_drain_stalled_console, test_report_stalled_stderr,

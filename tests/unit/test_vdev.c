@@ -6,12 +6,14 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +244,78 @@ START_TEST(device_thread)
 }
 END_TEST
 
+static struct {
+	int calls;
+	uint32_t events;
+	int fd;
+	bool unwatch;
+} rd;
+
+/* A backend's fd is readable: on the device thread. */
+static void fd_ready(void *opaque, uint32_t events)
+{
+	char buf[16];
+
+	ck_assert_ptr_eq(opaque, &rd);
+	if (read(rd.fd, buf, sizeof(buf)) < 0)
+		return;
+	rd.events = events;
+	if (rd.unwatch)
+		iothread_watch_fd(&vd.io, 0, 0);
+	__atomic_add_fetch(&rd.calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool wait_ready(int n)
+{
+	struct timespec nap = { 0, 1000000 };
+	unsigned int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&rd.calls, __ATOMIC_SEQ_CST) >= n)
+			return true;
+		nanosleep(&nap, NULL);
+	}
+	return false;
+}
+
+/* A backend's fd (a tap's): watched as asked, out of the set when not. */
+START_TEST(backend_fd)
+{
+	struct timespec nap = { 0, 50000000 };
+	int p[2];
+
+	memset(&rd, 0, sizeof(rd));
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	rd.fd = p[0];
+	ck_assert_int_eq(iothread_add_fd(&vd.io, p[0], fd_ready, &rd), 0);
+	ck_assert_int_eq(iothread_add_fd(&vd.io, p[0], fd_ready, &rd), 1);
+	ck_assert_int_eq(iothread_add_fd(&vd.io, p[0], fd_ready, &rd),
+			 -ENOSPC);
+	ck_assert_int_eq(iothread_watch_fd(&vd.io, 2, EPOLLIN), -EINVAL);
+	vd.io.nfds = 1;
+	/* Asked before the start: watched from it. */
+	ck_assert_int_eq(iothread_watch_fd(&vd.io, 0, EPOLLIN), 0);
+	probe();
+	ck_assert_int_eq(vdev_start(&vd, SECCOMP_OFF), 0);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	ck_assert(wait_ready(1));
+	ck_assert_uint_eq(rd.events, EPOLLIN);
+	/* The owner stops watching it on the thread: no more calls. */
+	rd.unwatch = true;
+	ck_assert_int_eq(write(p[1], "y", 1), 1);
+	ck_assert(wait_ready(2));
+	ck_assert_int_eq(write(p[1], "z", 1), 1);
+	nanosleep(&nap, NULL);
+	ck_assert_int_eq(__atomic_load_n(&rd.calls, __ATOMIC_SEQ_CST), 2);
+	ck_assert_uint_eq(vd.io.fds[0].events, 0);
+	iothread_stop(&vd.io);
+	/* The fd stays the caller's. */
+	ck_assert_int_eq(fcntl(p[0], F_GETFD), FD_CLOEXEC);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(iothread_names)
 {
 	struct iothread io;
@@ -274,7 +348,7 @@ END_TEST
 Suite *vdev_suite(void)
 {
 	const TTest *const tests[] = {
-		probe_reaches_kvm, route_failure, device_thread,
+		probe_reaches_kvm, route_failure, device_thread, backend_fd,
 		iothread_names, init_errors,
 	};
 	Suite *s = suite_create("vdev");

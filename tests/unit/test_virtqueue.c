@@ -919,6 +919,76 @@ START_TEST(vq_kicks_event_idx)
 }
 END_TEST
 
+/* Waiting for more than is there: a kick only for what comes next. */
+START_TEST(vq_kicks_new_event_idx)
+{
+	uint64_t avail_event = USED_GPA + 4 + 8 * QSZ;
+	unsigned int i;
+
+	enable(F_EVENT_IDX);
+	desc(0, BUF_GPA, 16, W, 0);
+	desc(1, BUF_GPA + 16, 16, W, 0);
+	post(0);
+	post(1);
+	ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_int_eq(vq_unpop(&q, 1), 0);
+	/* Entry 0 is still to take, but the guest is at 2: wait for 2. */
+	ck_assert(!vq_allow_kicks_new(&q));
+	ck_assert_uint_eq(get16(avail_event), 2);
+	ck_assert(vq_allow_kicks(&q));		/* the plain one: from 0 */
+	ck_assert_uint_eq(get16(avail_event), 0);
+	vq_suppress_kicks(&q);
+	desc(2, BUF_GPA + 32, 16, W, 0);
+	post(2);
+	ck_assert(vq_allow_kicks_new(&q));	/* 3 now: look again */
+	ck_assert_uint_eq(get16(avail_event), 2);
+	/* Without EVENT_IDX: the flag goes. */
+	enable(0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_int_eq(vq_pop(&q, e), 0);
+	ck_assert_int_eq(vq_unpop(&q, 3), 0);
+	vq_suppress_kicks(&q);
+	ck_assert_uint_eq(get16(USED_GPA), VRING_USED_F_NO_NOTIFY);
+	ck_assert(!vq_allow_kicks_new(&q));
+	ck_assert_uint_eq(get16(USED_GPA), 0);
+}
+END_TEST
+
+START_TEST(vq_unpop_gives_back)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		desc(i, BUF_GPA + 16 * i, 16, W, 0);
+		post(i);
+	}
+	ck_assert_int_eq(vq_unpop(&q, 1), -EINVAL);	/* none in flight */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_int_eq(vq_unpop(&q, 4), -EINVAL);
+	ck_assert_int_eq(vq_push(&q, e, 0), 0);		/* 2 used, 0 and 1 held */
+	ck_assert_int_eq(vq_unpop(&q, 3), -EINVAL);
+	ck_assert_int_eq(vq_unpop(&q, 0), 0);
+	/* Pretend 2 was 1: give 1 back; it comes again, then 3. */
+	ck_assert_int_eq(vq_unpop(&q, 1), 0);
+	ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_uint_eq(e->head, 2);
+	ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_uint_eq(e->head, 3);
+	ck_assert_int_eq(vq_pop(&q, e), 0);
+	ck_assert_int_eq(vq_unpop(&q, 3), 0);
+	ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_uint_eq(e->head, 1);
+	/* A broken queue says so. */
+	set_avail_idx(avail_idx + QSZ + 1);
+	ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_int_eq(vq_pop(&q, e), 1);
+	ck_assert_int_eq(vq_pop(&q, e), -EPROTO);
+	ck_assert_int_eq(vq_unpop(&q, 1), -EPROTO);
+}
+END_TEST
+
 START_TEST(vq_reset_forgets)
 {
 	cycle(3, 3);
@@ -989,6 +1059,8 @@ Suite *virtqueue_suite(void)
 	tcase_add_test(ring, vq_notify_event_idx_wraps);
 	tcase_add_test(ring, vq_kicks_without_event_idx);
 	tcase_add_test(ring, vq_kicks_event_idx);
+	tcase_add_test(ring, vq_kicks_new_event_idx);
+	tcase_add_test(ring, vq_unpop_gives_back);
 	tcase_add_test(ring, vq_reset_forgets);
 	suite_add_tcase(s, ring);
 	return s;
