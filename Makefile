@@ -169,7 +169,7 @@ check-e2e: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/e2e-tests guest $(E2
 AUDIT_SUITES ?= e2e_boot e2e_console e2e_hotplug e2e_memhp e2e_hostile e2e_disk e2e_net
 check-seccomp: $(O)/evmm $(O)/evmm-asan $(O)/evmmctl $(O)/tests/kvm-tests \
 	$(O)/tests/e2e-tests $(PAYLOADS) guest $(E2E_DEPS)
-	EVMM_E2E_SECCOMP=log EVMM_TEST="kvm $(AUDIT_SUITES)" tools/run-tier kvm e2e
+	EVMM_E2E_SECCOMP=log EVMM_NET_MIB=4 EVMM_TEST="kvm $(AUDIT_SUITES)" tools/run-tier kvm e2e
 
 # Only the soak suite, with 500 cycles (make check runs it with 5); the
 # nested host's time limit grows with the count.
