@@ -155,6 +155,9 @@ static int spec_check_row(json_t *row, size_t t, size_t r, size_t nrows,
 	v = json_object_get(row, "ratio");
 	if (v && !json_is_boolean(v))
 		return spec_err(err, errlen, t, r, "ratio", "true or false");
+	v = json_object_get(row, "higher");
+	if (v && !json_is_boolean(v))
+		return spec_err(err, errlen, t, r, "higher", "true or false");
 	v = json_object_get(row, "base");
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		  (size_t)json_integer_value(v) >= nrows))
@@ -223,7 +226,19 @@ struct row {
 	struct bench_stats evmm, qemu;
 	double ratio, target, vs_base;	/* NAN: none */
 	int want_ratio;			/* "ratio", true if absent */
+	int higher;			/* higher is better (throughput) */
 };
+
+/* Lower is better (times, memory) unless the row says "higher". */
+static int target_met(const struct row *r)
+{
+	return r->higher ? r->ratio >= r->target : r->ratio <= r->target;
+}
+
+static const char *target_op(const struct row *r)
+{
+	return r->higher ? "≥" : "≤";
+}
 
 static const char *str(json_t *o, const char *k)
 {
@@ -249,6 +264,7 @@ static int row_read(const char *dir, json_t *spec, struct row *r)
 		return ret;
 	v = json_object_get(spec, "ratio");
 	r->want_ratio = !v || json_is_true(v);
+	r->higher = json_is_true(json_object_get(spec, "higher"));
 	r->ratio = NAN;
 	if (r->evmm.n && r->qemu.n && r->qemu.median != 0 && r->want_ratio)
 		r->ratio = r->evmm.median / r->qemu.median;
@@ -290,9 +306,11 @@ static json_t *row_json(const struct row *r, json_t *spec)
 	if (j && r->cfg)
 		json_object_set_new(j, "cfg", json_string(r->cfg));
 	if (j)
-		json_object_set_new(j, "met", isnan(r->ratio) || isnan(r->target)
-				    ? json_null()
-				    : json_boolean(r->ratio <= r->target));
+		json_object_set_new(j, "met",
+				    isnan(r->ratio) || isnan(r->target) ?
+				    json_null() : json_boolean(target_met(r)));
+	if (j)
+		json_object_set_new(j, "higher", json_boolean(r->higher));
 	return j;
 }
 
@@ -338,10 +356,10 @@ static void md_row(FILE *f, const struct row *r)
 	if (isnan(r->target))
 		fputs(" |\n", f);
 	else if (isnan(r->ratio))
-		fprintf(f, " ≤ %g |\n", r->target);
+		fprintf(f, " %s %g |\n", target_op(r), r->target);
 	else
-		fprintf(f, " ≤ %g %s |\n", r->target,
-			r->ratio <= r->target ? "✓" : "✗");
+		fprintf(f, " %s %g %s |\n", target_op(r), r->target,
+			target_met(r) ? "✓" : "✗");
 }
 
 static void md_table_head(FILE *f, json_t *tab)
@@ -365,7 +383,8 @@ static void chart_row(struct out *o, json_t *tab, const struct row *r)
 {
 	if (isnan(r->ratio) || r->ratio <= 0)
 		return;
-	fprintf(o->dat, "%s: %s\t%g\t", str(tab, "id"), r->label, r->ratio);
+	fprintf(o->dat, "%s: %s%s\t%g\t", str(tab, "id"), r->label,
+		r->higher ? " [higher is better]" : "", r->ratio);
 	o->lo = fmin(o->lo, r->ratio);
 	o->hi = fmax(o->hi, r->ratio);
 	if (isnan(r->target) || r->target <= 0) {
@@ -404,8 +423,8 @@ static void chart_script(FILE *f, const char *dir, const struct out *o)
 		"} else {\n\tset terminal png size 1200,%d font ',9'\n}\n"
 		"set termoption noenhanced\nset output ", h, h);
 	gp_path(f, dir, "ratios.png");
-	fprintf(f, "\nset title 'evmm / QEMU, ratio of the medians "
-		"(left of 1: evmm is smaller or faster)'\n"
+	fprintf(f, "\nset title 'evmm / QEMU, ratio of the medians (better: "
+		"left of 1; right for [higher is better])'\n"
 		"set datafile separator '\\t'\nset datafile missing '-'\n"
 		"set logscale x 2\nset format x '%%.3g'\nset xrange [%g:%g]\n"
 		"set yrange [%d:-1]\nset ytics nomirror\nset grid xtics\n"
@@ -420,7 +439,7 @@ static void chart_script(FILE *f, const char *dir, const struct out *o)
 		"title 'evmm/QEMU, medians', \\\n"
 		"\t'' using 3:($0 - 0.45):(0):(0.9) with vectors nohead lw 3 "
 		"lc rgb '#cc3311' title 'target (met when the bar ends left "
-		"of it)', \\\n"
+		"of it, or right of it where higher is better)', \\\n"
 		"\t'' using ((valid(3) && $3 > $2) ? $3 : $2):0:"
 		"(sprintf('%%.2f', $2)) with labels left offset 0.6,0 "
 		"notitle\n", lo, lo);
@@ -483,10 +502,11 @@ static void summary_row(FILE *f, json_t *tab, const struct row *r)
 		return;
 	fprintf(f, "- %s, %s: ", str(tab, "id"), r->label);
 	if (isnan(r->ratio))
-		fprintf(f, "n/a, target ≤ %g: not measured\n", r->target);
+		fprintf(f, "n/a, target %s %g: not measured\n", target_op(r),
+			r->target);
 	else
-		fprintf(f, "%.2f, target ≤ %g: %s\n", r->ratio, r->target,
-			r->ratio <= r->target ? "met" : "missed");
+		fprintf(f, "%.2f, target %s %g: %s\n", r->ratio, target_op(r),
+			r->target, target_met(r) ? "met" : "missed");
 }
 
 static void md_table(struct out *o, json_t *tab, const struct row *r,

@@ -2,6 +2,10 @@
  * benchreport: make bench's raw runs → bench.json, bench.md and a chart.
  * A raw file DIR/PREFIX-{evmm,qemu}.txt has one run per line of key=value
  * tokens; the spec (tools/bench-spec.json) says which keys make which rows.
+ * A row: file, key, label, unit; optional cfg (only lines with cfg=CFG),
+ * target (on the ratio evmm/QEMU of the medians, met when the ratio is at
+ * most the target, or at least it with "higher": true, for throughput),
+ * ratio (false: no ratio), base (a row of the table evmm is compared to).
  */
 #ifndef EVMM_BENCHREPORT_H
 #define EVMM_BENCHREPORT_H

@@ -3,9 +3,10 @@
  * contains PATTERN on the host's monotonic clock (the guest's clock jumps
  * under nested virtualization), reads the VMM's RSS at that moment, then
  * stops it. Prints "ms=<n> rss_kb=<n> overhead_kb=<n>" (benchlib.h says what
- * overhead is). Used by tools/bench.
+ * overhead is). With -l it waits for the rest of PATTERN's line and prints
+ * that too (a guest's own results, as key=value). Used by tools/bench.
  *
- *	bootbench TIMEOUT_S PATTERN -- COMMAND [ARGS...]
+ *	bootbench [-l] TIMEOUT_S PATTERN -- COMMAND [ARGS...]
  */
 #include <poll.h>
 #include <signal.h>
@@ -18,16 +19,39 @@
 
 #include "tools/benchlib.h"
 
+/*
+ * PATTERN's line in buf, complete: what follows PATTERN to the end of the
+ * line (a serial console ends it with \r\n), or NULL if not all there yet.
+ */
+static const char *line_after(char *buf, const char *pattern, int whole)
+{
+	char *p = strstr(buf, pattern), *end;
+
+	if (!p || !whole)
+		return p ? "" : NULL;
+	p += strlen(pattern);
+	end = strchr(p, '\n');
+	if (!end)
+		return NULL;
+	*end = 0;
+	p[strcspn(p, "\r")] = 0;
+	return p + strspn(p, " ");
+}
+
 int main(int argc, char **argv)
 {
 	char buf[65536];
 	size_t used = 0;
 	double t0, deadline;
-	int out[2];
+	int out[2], whole;
 	pid_t pid;
 
+	whole = argc > 1 && !strcmp(argv[1], "-l");
+	argc -= whole;
+	argv += whole;
 	if (argc < 5 || strcmp(argv[3], "--")) {
-		fprintf(stderr, "usage: bootbench TIMEOUT_S PATTERN -- CMD...\n");
+		fprintf(stderr, "usage: bootbench [-l] TIMEOUT_S PATTERN -- "
+			"CMD...\n");
 		return 2;
 	}
 	if (pipe(out))
@@ -46,6 +70,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct pollfd p = { .fd = out[0], .events = POLLIN };
 		double left = deadline - now_ms();
+		const char *rest;
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
@@ -55,11 +80,13 @@ int main(int argc, char **argv)
 			break;
 		used += n;
 		buf[used] = 0;
-		if (strstr(buf, argv[2])) {
+		rest = line_after(buf, argv[2], whole);
+		if (rest) {
 			double ms = now_ms() - t0;
 
-			printf("ms=%.0f rss_kb=%ld overhead_kb=%ld\n", ms,
-			       rss_kb(pid), overhead_kb(pid));
+			printf("ms=%.0f rss_kb=%ld overhead_kb=%ld%s%s\n", ms,
+			       rss_kb(pid), overhead_kb(pid), *rest ? " " : "",
+			       rest);
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			return 0;

@@ -16,7 +16,6 @@
 
 #define CPUID_HTT		(1U << 28)	/* leaf 1 EDX */
 #define CPUID_HYPERVISOR	(1U << 31)	/* leaf 1 ECX */
-#define CPUID_TSC_DEADLINE	(1U << 24)	/* leaf 1 ECX */
 #define TOPO_SMT		1
 #define TOPO_CORE		2
 

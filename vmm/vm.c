@@ -66,6 +66,23 @@ static unsigned int vm_find_phys_bits(const struct kvm_cpuid2 *c)
 	return 36;	/* what x86 guarantees without the leaf */
 }
 
+/*
+ * KVM emulates the TSC-deadline timer with its in-kernel LAPIC but leaves
+ * the bit out of KVM_GET_SUPPORTED_CPUID: a VMM that has the capability
+ * sets it. The guest then arms its timer with one WRMSR, not MMIO writes.
+ */
+static void vm_add_tsc_deadline(struct vm *vm, struct kvm_cpuid2 *c)
+{
+	unsigned int i;
+
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
+}
+
 static int vm_get_cpuid(struct vm *vm)
 {
 	unsigned int nent = 64;
@@ -79,6 +96,7 @@ static int vm_get_cpuid(struct vm *vm)
 			return -ENOMEM;
 		c->nent = nent;
 		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c)) {
+			vm_add_tsc_deadline(vm, c);
 			vm->cpuid = c;
 			return 0;
 		}

@@ -20,6 +20,7 @@ struct kvm_userspace_memory_region;
 
 #define VM_MAX_RAM	2	/* below the 32-bit hole, above 4 GiB */
 #define VM_MAX_HP_RAM	32	/* hotplugged ranges, one KVM slot each */
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)	/* vm->cpuid has it when KVM can */
 
 struct vm_ram {
 	uint64_t gpa;

@@ -4,10 +4,13 @@
  * nested host (~10 s), so each test checks several things on one guest.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +72,18 @@ static void expect_long_input(void)
 	expect_value(cmd, "len=", "2001");
 }
 
+/* Whether this host's KVM can emulate the TSC-deadline timer. */
+static bool kvm_tsc_deadline(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	bool yes;
+
+	ck_assert_int_ge(fd, 0);
+	yes = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	close(fd);
+	return yes;
+}
+
 START_TEST(boot_2cpus_512m)
 {
 	struct guest_state st;
@@ -92,6 +107,9 @@ START_TEST(boot_2cpus_512m)
 	expect_value("echo n=$(grep -c EVMMDSDT /sys/firmware/acpi/tables/DSDT)",
 		     "n=", "1");
 	expect_value("echo n=$(dmesg | grep -c 'ACPI: FACP .*EVMM')", "n=", "1");
+	/* Its timer is armed by WRMSR when KVM can: CPUID says so. */
+	expect_value("echo n=$(grep -m1 -c ' tsc_deadline_timer' /proc/cpuinfo)",
+		     "n=", kvm_tsc_deadline() ? "1" : "0");
 	poweroff();
 }
 END_TEST

@@ -7,12 +7,15 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/e2e/api.h"
 #include "tests/e2e/guest.h"
 
 #define ROOTFS		"build/guest/rootfs.img"
@@ -20,10 +23,17 @@
 #define DATA_SIZE	(4 << 20)
 /* GUEST_CMDLINE without pci=off: the disks are PCI functions. */
 #define DISK_CMDLINE	"console=ttyS0 quiet panic=-1 root=/dev/vda rw"
+#define MiB		(1024LL * 1024)
+#define RAM_BOOT	(512 * MiB)
+#define RAM_UP		(RAM_BOOT + 512 * MiB)
+#define T_HOTPLUG	3.0	/* the guest takes or gives back a resource */
+/* 32 MiB of random data, written and synced through the page cache. */
+#define WRITE_32M	"dd if=/dev/urandom of=/data.bin bs=1M count=32 " \
+			"2>/dev/null && sync"
 
 static struct guest g;
 static char dir[64], root_img[128], data_img[128];
-static char root_arg[256], data_arg[256];
+static char root_arg[256], data_arg[256], sock[108];
 
 static void copy_file(const char *from, const char *to)
 {
@@ -63,6 +73,7 @@ static void setup(void)
 	snprintf(root_arg, sizeof(root_arg), "path=%s,serial=evmm-root",
 		 root_img);
 	snprintf(data_arg, sizeof(data_arg), "path=%s,readonly=on", data_img);
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 }
 
 static void teardown(void)
@@ -70,6 +81,7 @@ static void teardown(void)
 	guest_kill(&g);
 	unlink(root_img);
 	unlink(data_img);
+	unlink(sock);
 	rmdir(dir);
 }
 
@@ -101,7 +113,7 @@ static void poweroff(void)
 }
 
 /*
- * Root on vda, a readonly vdb: get-id, reads, a refused write; 16 MiB
+ * Root on vda, a readonly vdb: get-id, reads, a refused write; 32 MiB
  * written and synced; power off; a new evmm boots the same image, finds
  * the file intact, and again after a guest reboot.
  */
@@ -121,9 +133,8 @@ START_TEST(disk_root_and_readonly)
 	guest_check(&g, guest_cmd(&g, "dd if=/dev/zero of=/dev/vdb bs=512 "
 				  "count=1 conv=fsync", T_CMD) != 0,
 		    "a write to the readonly disk succeeded: %s", g.output);
-	guest_check(&g, guest_cmd(&g, "dd if=/dev/urandom of=/data.bin bs=1M "
-				  "count=16 && sync", 4 * T_CMD) == 0,
-		    "writing 16 MiB failed: %s", g.output);
+	guest_check(&g, guest_cmd(&g, WRITE_32M, 8 * T_CMD) == 0,
+		    "writing 32 MiB failed: %s", g.output);
 	snprintf(sum, sizeof(sum), "%s",
 		 guest_query(&g, "md5sum /data.bin", ""));
 	poweroff();
@@ -134,6 +145,99 @@ START_TEST(disk_root_and_readonly)
 	expect_value("md5sum /data.bin", "", sum);
 	guest_send(&g, "reboot");
 	guest_expect(&g, "EVMM-INIT: reboot", T_CMD);
+	expect_disk_root();
+	expect_value("md5sum /data.bin", "", sum);
+	poweroff();
+}
+END_TEST
+
+static void resize(int vcpus, long long ram)
+{
+	char body[96], *resp = NULL;
+	int code;
+
+	snprintf(body, sizeof(body), "{\"desired_vcpus\":%d,"
+		 "\"desired_ram\":%lld}", vcpus, ram);
+	code = api_call(sock, "PUT", "vm.resize", body, &resp);
+	guest_check(&g, code == 204, "vm.resize %s: HTTP %d \"%s\"", body,
+		    code, resp ? resp : "");
+	free(resp);
+}
+
+/* Polls the guest until it shows these CPUs and about this MemTotal. */
+static void wait_guest(const char *online, long mem_kb)
+{
+	double limit = T_HOTPLUG * guest_scale();
+	struct guest_state st = { 0 };
+
+	for (double t = 0; t < limit; t += 0.2) {
+		guest_status(&g, &st);
+		if (!strcmp(st.online, online) &&
+		    labs(st.memtotal_kb - mem_kb) < 1024)
+			return;
+		usleep(200000);
+	}
+	guest_fail(&g, "the guest shows CPUs %s online, MemTotal %ld kB; "
+		   "expected %s, %ld kB", st.online, st.memtotal_kb, online,
+		   mem_kb);
+}
+
+/* vm.info still lists both disks at their PCI addresses. */
+static void expect_disks_listed(void)
+{
+	json_t *info = api_info(&g, sock);
+	json_t *disks = json_object_get(json_object_get(info, "config"),
+					"disks");
+
+	guest_check(&g, json_array_size(disks) == 2, "vm.info lists %zu "
+		    "disks, not 2", json_array_size(disks));
+	json_decref(info);
+}
+
+/*
+ * CPU and memory hotplug with the disks present: up, 32 MiB written on
+ * the extra CPUs, down, read back from the disk (caches dropped); then
+ * SIGKILL after the guest's sync, and a new evmm finds the file intact.
+ */
+START_TEST(disk_resize_and_kill)
+{
+	struct guest_state st = { 0 };
+	char sum[64];
+	long m0;
+	int status;
+
+	guest_start(&g, "--cmdline", DISK_CMDLINE
+		    " memhp_default_state=online_movable", "--cpus",
+		    "boot=1,max=4", "--memory", "size=512M,hotplug_size=1G",
+		    "--api-socket", sock, "--disk", root_arg, "--disk",
+		    data_arg, NULL);
+	guest_ready(&g, 2 * T_BOOT, &st);
+	guest_check(&g, strstr(g.line, "root=/dev/vda,rw"),
+		    "booted with \"%s\", not on /dev/vda", g.line);
+	m0 = st.memtotal_kb;
+	resize(4, RAM_UP);
+	guest_check(&g, guest_cmd(&g, "sleep 1; for c in 1 2 3; do echo 1 > "
+				  "/sys/devices/system/cpu/cpu$c/online || "
+				  "exit 1; done", 2 * T_HOTPLUG) == 0,
+		    "onlining CPUs 1-3 failed: %s", g.output);
+	wait_guest("0-3", m0 + RAM_UP / 1024 - RAM_BOOT / 1024);
+	expect_disks_listed();
+	guest_check(&g, guest_cmd(&g, WRITE_32M, 8 * T_CMD) == 0,
+		    "writing 32 MiB with 4 CPUs failed: %s", g.output);
+	snprintf(sum, sizeof(sum), "%s",
+		 guest_query(&g, "md5sum /data.bin", ""));
+	resize(1, RAM_BOOT);
+	wait_guest("0", m0);
+	expect_value("echo 3 > /proc/sys/vm/drop_caches; md5sum /data.bin",
+		     "", sum);
+	expect_value("echo m=$(head -c 14 /dev/vdb)", "m=", DATA_MAGIC);
+
+	guest_signal(&g, SIGKILL);
+	status = guest_wait_exit(&g, T_EXIT);
+	guest_check(&g, WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		    "evmm's wait status %#x after SIGKILL", status);
+	guest_kill(&g);
+	guest_start(&g, "--cmdline", DISK_CMDLINE, "--disk", root_arg, NULL);
 	expect_disk_root();
 	expect_value("md5sum /data.bin", "", sum);
 	poweroff();
@@ -164,7 +268,10 @@ Suite *e2e_disk_suite(void)
 
 	check_set_max_msg_size(GUEST_MSG_MAX);
 	guest_add_test(s, "root_and_readonly", disk_root_and_readonly,
-		       6 * T_BOOT + 16 * T_CMD + 2 * T_EXIT, setup, teardown);
+		       6 * T_BOOT + 20 * T_CMD + 2 * T_EXIT, setup, teardown);
+	guest_add_test(s, "resize_and_kill", disk_resize_and_kill,
+		       3 * T_BOOT + 4 * T_HOTPLUG + 20 * T_CMD + 2 * T_EXIT,
+		       setup, teardown);
 	guest_add_test(s, "locked", disk_locked,
 		       2 * T_BOOT + T_CLI + T_CMD + T_EXIT, setup, teardown);
 	return s;

@@ -315,6 +315,55 @@ START_TEST(report_chart_without_gnuplot)
 }
 END_TEST
 
+/*
+ * Throughput rows ("higher": true): a ratio at or above the target meets
+ * it, in the JSON, the Markdown, the summary and the chart's labels.
+ */
+START_TEST(report_higher_is_better)
+{
+	json_t *j, *rows, *r;
+	char *md;
+
+	put("disk-evmm.txt", "cache=writeback rd=120 wr=80 kb=5\n"
+			     "cache=writeback rd=100 wr=90 kb=6\n");
+	put("disk-qemu.txt", "cache=writeback rd=100 wr=100 kb=50\n"
+			     "cache=writeback rd=100 wr=100 kb=60\n");
+	ck_assert_int_eq(run(SPEC_HEAD
+		"{\"file\":\"disk\",\"key\":\"rd\",\"label\":\"read\","
+		"\"unit\":\"MiB/s\",\"target\":1.1,\"higher\":true},"
+		"{\"file\":\"disk\",\"key\":\"wr\",\"label\":\"write\","
+		"\"unit\":\"MiB/s\",\"target\":1,\"higher\":true},"
+		"{\"file\":\"disk\",\"key\":\"kb\",\"label\":\"rss\","
+		"\"unit\":\"KiB\",\"target\":0.1,\"higher\":false}]}]}"), 0);
+	j = json_load_file(path_of("bench.json"), 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	rows = json_object_get(json_array_get(json_object_get(j, "tables"), 0),
+			       "rows");
+	r = json_array_get(rows, 0);
+	ck_assert(json_is_true(json_object_get(r, "met")));
+	ck_assert(json_is_true(json_object_get(r, "higher")));
+	ck_assert(json_is_false(json_object_get(json_array_get(rows, 1),
+						"met")));
+	r = json_array_get(rows, 2);
+	ck_assert(json_is_true(json_object_get(r, "met")));
+	ck_assert(json_is_false(json_object_get(r, "higher")));
+	json_decref(j);
+	md = slurp("bench.md");
+	/* A ratio equal to its target meets it, from above too. */
+	ck_assert_ptr_nonnull(strstr(md, "| read (MiB/s) | 100 / 110 / 120 | "
+				     "100 / 100 / 100 | 1.10 | ≥ 1.1 ✓ |\n"));
+	ck_assert_ptr_nonnull(strstr(md, "| 0.85 | ≥ 1 ✗ |\n"));
+	ck_assert_ptr_nonnull(strstr(md, "| 0.10 | ≤ 0.1 ✓ |\n"));
+	ck_assert_ptr_nonnull(strstr(md, "- boot, write: 0.85, target ≥ 1: "
+				     "missed\n"));
+	ck_assert_ptr_nonnull(strstr(md, "- boot, read: 1.10, target ≥ 1.1: "
+				     "met\n"));
+	ck_assert_ptr_nonnull(strstr(slurp("ratios.dat"), "boot: read "
+				     "[higher is better]\t1.1\t1.1\n"));
+	ck_assert_ptr_nonnull(strstr(slurp("ratios.dat"), "boot: rss\t"));
+}
+END_TEST
+
 /* A table without any data is in the JSON, not in the Markdown. */
 START_TEST(report_empty_table)
 {
@@ -348,6 +397,9 @@ START_TEST(report_bad_spec)
 		    "\"unit\":\"u\",\"ratio\":1}]}]}", "\"ratio\"");
 	ck_spec_bad(SPEC_HEAD "{\"file\":\"f\",\"key\":\"k\",\"label\":\"l\","
 		    "\"unit\":\"u\",\"cfg\":1}]}]}", "\"cfg\"");
+	ck_spec_bad(SPEC_HEAD "{\"file\":\"f\",\"key\":\"k\",\"label\":\"l\","
+		    "\"unit\":\"u\",\"higher\":\"yes\"}]}]}",
+		    "row 0: \"higher\"");
 	ck_spec_bad(SPEC_HEAD "{\"file\":\"f\",\"key\":\"k\",\"label\":\"l\","
 		    "\"unit\":\"u\",\"base\":-1}]}]}", "row 0: \"base\"");
 	ck_spec_bad(SPEC_HEAD "{\"file\":\"f\",\"key\":\"k\",\"label\":\"l\","
@@ -388,6 +440,7 @@ Suite *benchreport_suite(void)
 	tcase_add_test(tc, report_cfg_and_vs_base);
 	tcase_add_test(tc, report_missing_peer);
 	tcase_add_test(tc, report_chart_without_gnuplot);
+	tcase_add_test(tc, report_higher_is_better);
 	tcase_add_test(tc, report_empty_table);
 	tcase_add_test(tc, report_bad_spec);
 	tcase_add_test(tc, report_project_spec);
