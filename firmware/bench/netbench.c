@@ -1,0 +1,309 @@
+/*
+ * netbench: the guest side of make bench's net part. It connects over TCP
+ * to the host's netpeer (tools/netpeer.h) twice:
+ *
+ *   guest to host: sends MIB MiB or for SECONDS seconds, whichever comes
+ *   first, and closes; host to guest: receives to the end of the host's
+ *   stream and answers "got N\n" with the bytes received.
+ *
+ * Both are also timed here, on the guest's CLOCK_MONOTONIC, with the
+ * frames and virtio interrupts the guest counted meanwhile; then one line:
+ *
+ *   EVMM-NETBENCH: tx_mbits=N tx_mib=N tx_s=N rx_mbits=N rx_mib=N rx_s=N
+ *       tx_frames=N rx_frames=N irqs=N features=HEX
+ *   EVMM-NETBENCH: error=WHAT:REASON
+ *
+ * make bench reports the host's figures (the guest's clock jumps under
+ * nested virtualization, and a sender's clock stops when its socket
+ * buffer took the last byte); the guest's are for cross-checks.
+ *
+ *   netbench [ADDR:PORT[,MIB[,SECONDS]]]
+ *
+ * Without arguments it takes `evmm.netbench=ADDR:PORT,MIB,SECONDS` from
+ * the kernel command line, since init's `evmm.cmd=` runs one word. Every
+ * wait is bounded. Static: the guest has no libc.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netbench_opts.h"
+
+#define TAG		"EVMM-NETBENCH: "
+#define CHUNK		(256 << 10)
+#define CONNECT_S	90	/* the host may set its address late */
+#define IO_WAIT_S	60	/* one send or receive */
+
+struct counts {
+	unsigned long long tx_frames, rx_frames, irqs;
+};
+
+struct result {
+	unsigned long long tx, rx;	/* bytes */
+	double tx_s, rx_s;
+	struct counts c;
+};
+
+static uint8_t buf[CHUNK];
+static char ifname[256];	/* a d_name */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int fail(const char *what, int err)
+{
+	printf(TAG "error=%s:%s\n", what, strerror(err));
+	fflush(stdout);
+	return 1;
+}
+
+/* evmm.netbench=... from /proc/cmdline; -ENOENT if not there. */
+static int opts_from_cmdline(struct netbench_opts *o)
+{
+	static const char key[] = "evmm.netbench=";
+	char line[4096], *w, *save;
+	FILE *f = fopen("/proc/cmdline", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return ret;
+	if (fgets(line, sizeof(line), f))
+		for (w = strtok_r(line, " \n", &save); w;
+		     w = strtok_r(NULL, " \n", &save))
+			if (!strncmp(w, key, sizeof(key) - 1))
+				ret = netbench_parse(o, w + sizeof(key) - 1);
+	fclose(f);
+	return ret;
+}
+
+/* --- What the guest counted ---------------------------------------------- */
+
+/* The first interface but lo, as init's evmm.ip= configures it. */
+static void find_ifname(void)
+{
+	DIR *d = opendir("/sys/class/net");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "lo")) {
+			snprintf(ifname, sizeof(ifname), "%s", e->d_name);
+			break;
+		}
+	if (d)
+		closedir(d);
+}
+
+static unsigned long long read_num(const char *fmt, const char *arg)
+{
+	unsigned long long v = 0;
+	char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), fmt, arg);
+	f = fopen(path, "re");
+	if (f && fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Interrupts of every virtio line, on every CPU. */
+static unsigned long long virtio_irqs(void)
+{
+	unsigned long long sum = 0, v;
+	char line[512], *p, *end;
+	FILE *f = fopen("/proc/interrupts", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		p = strchr(line, ':');
+		if (!p || !strstr(line, "virtio"))
+			continue;
+		for (p++;; p = end) {
+			v = strtoull(p, &end, 10);
+			if (end == p)
+				break;
+			sum += v;
+		}
+	}
+	if (f)
+		fclose(f);
+	return sum;
+}
+
+static void count(struct counts *c)
+{
+	c->tx_frames = read_num("/sys/class/net/%s/statistics/tx_packets",
+				ifname);
+	c->rx_frames = read_num("/sys/class/net/%s/statistics/rx_packets",
+				ifname);
+	c->irqs = virtio_irqs();
+}
+
+/* The driver's virtio features (sysfs: one character per bit), as hex. */
+static unsigned long long features(void)
+{
+	unsigned long long f = 0;
+	char path[320], bits[80] = "";
+	FILE *h;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/features",
+		 ifname);
+	h = fopen(path, "re");
+	if (h && !fgets(bits, sizeof(bits), h))
+		bits[0] = 0;
+	if (h)
+		fclose(h);
+	for (i = 0; i < 64 && (bits[i] == '0' || bits[i] == '1'); i++)
+		f |= (unsigned long long)(bits[i] == '1') << i;
+	return f;
+}
+
+/* --- The transfer --------------------------------------------------------- */
+
+static int retryable(int e)
+{
+	return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
+	       e == ETIMEDOUT || e == EINTR;
+}
+
+/* Connected to the peer, retrying while it may not be there yet. */
+static int dial(const struct netbench_opts *o)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr = o->addr,
+				 .sin_port = htons(o->port) };
+	struct timeval tv = { .tv_sec = IO_WAIT_S };
+	double end = now_s() + CONNECT_S;
+	int s, e;
+
+	for (;;) {
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return -errno;
+		setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (!connect(s, (struct sockaddr *)&a, sizeof(a)))
+			return s;
+		e = errno;
+		close(s);
+		if (!retryable(e) || now_s() >= end)
+			return -e;
+		usleep(500 * 1000);
+	}
+}
+
+static int send_phase(const struct netbench_opts *o, struct result *r)
+{
+	unsigned long long want = (unsigned long long)o->mib << 20, left;
+	int s = dial(o), err = 0;
+	double t0;
+	ssize_t n;
+
+	if (s < 0)
+		return s;
+	memset(buf, 0xa5, sizeof(buf));
+	t0 = now_s();
+	while (!err && r->tx < want && now_s() - t0 < o->secs) {
+		left = want - r->tx;
+		n = send(s, buf, left < sizeof(buf) ? left : sizeof(buf),
+			 MSG_NOSIGNAL);
+		if (n > 0)
+			r->tx += n;
+		else if (!n || errno != EINTR)
+			err = n ? errno : EPIPE;
+	}
+	r->tx_s = now_s() - t0;
+	close(s);
+	return -err;
+}
+
+static int recv_all(int s, struct result *r)
+{
+	double t0 = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(s, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		if (!r->rx)
+			t0 = now_s();
+		r->rx += n;
+	}
+	r->rx_s = r->rx ? now_s() - t0 : 0;
+	return 0;
+}
+
+/* Receives to the end, then says how much came. */
+static int recv_phase(const struct netbench_opts *o, struct result *r)
+{
+	char line[64];
+	int s = dial(o), len, ret;
+
+	if (s < 0)
+		return s;
+	ret = recv_all(s, r);
+	len = snprintf(line, sizeof(line), "got %llu\n", r->rx);
+	if (!ret && send(s, line, len, MSG_NOSIGNAL) != len)
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+static double mbits(unsigned long long bytes, double s)
+{
+	return s > 0 ? bytes * 8 / s / 1e6 : 0;
+}
+
+static void report(const struct result *r, const struct counts *c0)
+{
+	printf(TAG "tx_mbits=%.1f tx_mib=%.1f tx_s=%.2f rx_mbits=%.1f "
+	       "rx_mib=%.1f rx_s=%.2f tx_frames=%llu rx_frames=%llu irqs=%llu "
+	       "features=%llx\n", mbits(r->tx, r->tx_s), r->tx / 1048576.0,
+	       r->tx_s, mbits(r->rx, r->rx_s), r->rx / 1048576.0, r->rx_s,
+	       r->c.tx_frames - c0->tx_frames, r->c.rx_frames - c0->rx_frames,
+	       r->c.irqs - c0->irqs, features());
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct netbench_opts o;
+	struct result r = { 0 };
+	struct counts c0;
+	int ret;
+
+	ret = argc > 1 ? netbench_parse(&o, argv[1]) : opts_from_cmdline(&o);
+	if (ret || argc > 2) {
+		fprintf(stderr, "usage: netbench [ADDR:PORT[,MIB[,SECONDS]]]\n");
+		return fail("usage", ret == -ENOENT ? ENOENT : EINVAL);
+	}
+	find_ifname();
+	count(&c0);
+	ret = send_phase(&o, &r);
+	if (ret)
+		return fail("guest_to_host", -ret);
+	ret = recv_phase(&o, &r);
+	if (ret)
+		return fail("host_to_guest", -ret);
+	count(&r.c);
+	report(&r, &c0);
+	return 0;
+}
