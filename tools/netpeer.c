@@ -269,12 +269,25 @@ static int read_ack(int fd, const struct netpeer_opts *o, uint64_t *got,
 	return 0;
 }
 
+/* Guest → host, then "got N\n" so that the guest knows all arrived. */
 int netpeer_g2h(int fd, const struct netpeer_opts *o,
 		struct netpeer_result *r, char *err, size_t errlen)
 {
+	char line[NETPEER_ACK_MAX];
+	int len, ret;
+
 	r->g2h_bytes = 0;
 	r->g2h_s = 0;
-	return recv_stream(fd, o, r, err, errlen);
+	ret = recv_stream(fd, o, r, err, errlen);
+	if (ret)
+		return ret;
+	len = snprintf(line, sizeof(line), "got %llu\n",
+		       (unsigned long long)r->g2h_bytes);
+	ret = wait_fd(fd, POLLOUT, o->timeout_s);
+	if (!ret && send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) != len)
+		ret = -errno;
+	return ret ? say(err, errlen, ret, "guest to host: the count: %s",
+			 strerror(-ret)) : 0;
 }
 
 int netpeer_h2g(int fd, const struct netpeer_opts *o,

@@ -4,14 +4,17 @@
  * (firmware/bench/netbench.c), one per direction, and times both on the
  * host's monotonic clock:
  *
- *   guest → host  on the first, the guest sends until it closes; timed
- *                 from the first byte received to that end of stream;
- *   host → guest  on the second, the host sends up to MIB MiB or for
+ *   host → guest  on the first, the host sends up to MIB MiB or for
  *                 SECONDS seconds, whichever comes first, shuts its side
  *                 down and waits for the guest's "got N\n" (N: the bytes
  *                 it received); timed from the first byte sent to that
- *                 line.
+ *                 line;
+ *   guest → host  on the second, the guest sends until it shuts its side
+ *                 down; timed from the first byte received to that end of
+ *                 stream; then the host answers "got N\n" and closes.
  *
+ * Guest → host comes last so that the guest prints its results only once
+ * the host has everything (its "got N"): the bench stops the VMM on them.
  * Every wait is bounded by the timeout. One line on success:
  *
  *   g2h_mbits=N g2h_mib=N g2h_s=N h2g_mbits=N h2g_mib=N h2g_s=N
@@ -53,12 +56,12 @@ int netpeer_listen(const struct netpeer_opts *o);
 /* A connection, within timeout_s; its fd or -errno. */
 int netpeer_accept(int lfd, double timeout_s);
 
-/* Guest → host on a connected stream fd; 0 or -errno, err says why. */
-int netpeer_g2h(int fd, const struct netpeer_opts *o,
+/* Host → guest on a connected stream fd; 0 or -errno, err says why. */
+int netpeer_h2g(int fd, const struct netpeer_opts *o,
 		struct netpeer_result *r, char *err, size_t errlen);
 
-/* Host → guest, the same. */
-int netpeer_h2g(int fd, const struct netpeer_opts *o,
+/* Guest → host, the same. */
+int netpeer_g2h(int fd, const struct netpeer_opts *o,
 		struct netpeer_result *r, char *err, size_t errlen);
 
 /* The result line, without a newline. */

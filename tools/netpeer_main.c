@@ -30,16 +30,16 @@ static int run(int lfd, const struct netpeer_opts *o,
 	char err[256];
 	int fd, ret;
 
-	fd = next_guest(lfd, o, "guest to host");
+	fd = next_guest(lfd, o, "host to guest");
 	if (fd < 0)
 		return 1;
-	ret = netpeer_g2h(fd, o, r, err, sizeof(err));
+	ret = netpeer_h2g(fd, o, r, err, sizeof(err));
 	close(fd);
 	if (!ret) {
-		fd = next_guest(lfd, o, "host to guest");
+		fd = next_guest(lfd, o, "guest to host");
 		if (fd < 0)
 			return 1;
-		ret = netpeer_h2g(fd, o, r, err, sizeof(err));
+		ret = netpeer_g2h(fd, o, r, err, sizeof(err));
 		close(fd);
 	}
 	if (ret)

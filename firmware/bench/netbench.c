@@ -2,20 +2,23 @@
  * netbench: the guest side of make bench's net part. It connects over TCP
  * to the host's netpeer (tools/netpeer.h) twice:
  *
- *   guest to host: sends MIB MiB or for SECONDS seconds, whichever comes
- *   first, and closes; host to guest: receives to the end of the host's
- *   stream and answers "got N\n" with the bytes received.
+ *   host to guest: receives to the end of the host's stream and answers
+ *   "got N\n" with the bytes received; guest to host: sends MIB MiB or for
+ *   SECONDS seconds, whichever comes first, shuts its side down and waits
+ *   for the host's "got N\n", so that the results below come only once
+ *   the host has everything.
  *
- * Both are also timed here, on the guest's CLOCK_MONOTONIC, with the
- * frames and virtio interrupts the guest counted meanwhile; then one line:
+ * Both are also timed here, on the guest's CLOCK_MONOTONIC (receiving:
+ * first byte to end of stream; sending: first byte to the host's count),
+ * with the frames and virtio interrupts the guest counted meanwhile; then
+ * one line:
  *
  *   EVMM-NETBENCH: tx_mbits=N tx_mib=N tx_s=N rx_mbits=N rx_mib=N rx_s=N
  *       tx_frames=N rx_frames=N irqs=N features=HEX
  *   EVMM-NETBENCH: error=WHAT:REASON
  *
  * make bench reports the host's figures (the guest's clock jumps under
- * nested virtualization, and a sender's clock stops when its socket
- * buffer took the last byte); the guest's are for cross-checks.
+ * nested virtualization); the guest's are for cross-checks.
  *
  *   netbench [ADDR:PORT[,MIB[,SECONDS]]]
  *
@@ -205,29 +208,64 @@ static int dial(const struct netbench_opts *o)
 	}
 }
 
-static int send_phase(const struct netbench_opts *o, struct result *r)
+/* The peer's "got N\n": N, or -errno. */
+static int read_count(int s, unsigned long long *n)
+{
+	char line[64], *end;
+	size_t used = 0;
+	ssize_t got;
+
+	while (used < sizeof(line) - 1 && !memchr(line, '\n', used)) {
+		got = recv(s, line + used, sizeof(line) - 1 - used, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got ? -errno : -EPIPE;
+		used += got;
+	}
+	line[used] = 0;
+	if (strncmp(line, "got ", 4))
+		return -EPROTO;
+	*n = strtoull(line + 4, &end, 10);
+	return *end == '\n' ? 0 : -EPROTO;
+}
+
+static int send_all(int s, const struct netbench_opts *o, struct result *r)
 {
 	unsigned long long want = (unsigned long long)o->mib << 20, left;
-	int s = dial(o), err = 0;
-	double t0;
+	double t0 = now_s();
 	ssize_t n;
 
-	if (s < 0)
-		return s;
 	memset(buf, 0xa5, sizeof(buf));
-	t0 = now_s();
-	while (!err && r->tx < want && now_s() - t0 < o->secs) {
+	while (r->tx < want && now_s() - t0 < o->secs) {
 		left = want - r->tx;
 		n = send(s, buf, left < sizeof(buf) ? left : sizeof(buf),
 			 MSG_NOSIGNAL);
 		if (n > 0)
 			r->tx += n;
 		else if (!n || errno != EINTR)
-			err = n ? errno : EPIPE;
+			return n ? -errno : -EPIPE;
 	}
+	return shutdown(s, SHUT_WR) ? -errno : 0;
+}
+
+/* Sends, then waits until the host says it has it all. */
+static int send_phase(const struct netbench_opts *o, struct result *r)
+{
+	unsigned long long got = 0;
+	int s = dial(o), ret;
+	double t0 = now_s();
+
+	if (s < 0)
+		return s;
+	ret = send_all(s, o, r);
+	if (!ret)
+		ret = read_count(s, &got);
+	if (!ret && got != r->tx)
+		ret = -EPROTO;
 	r->tx_s = now_s() - t0;
 	close(s);
-	return -err;
+	return ret;
 }
 
 static int recv_all(int s, struct result *r)
@@ -297,12 +335,12 @@ int main(int argc, char **argv)
 	}
 	find_ifname();
 	count(&c0);
-	ret = send_phase(&o, &r);
-	if (ret)
-		return fail("guest_to_host", -ret);
 	ret = recv_phase(&o, &r);
 	if (ret)
 		return fail("host_to_guest", -ret);
+	ret = send_phase(&o, &r);
+	if (ret)
+		return fail("guest_to_host", -ret);
 	count(&r.c);
 	report(&r, &c0);
 	return 0;

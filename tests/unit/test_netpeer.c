@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -122,7 +123,7 @@ END_TEST
 
 struct fake {
 	int fd;
-	size_t send;		/* guest → host: bytes, then close */
+	size_t send;		/* guest → host: bytes, then the count */
 	const char *ack;	/* host → guest: answer this, or "" for the
 				 * true count, or NULL to close unanswered */
 	size_t got;
@@ -133,12 +134,17 @@ static void *fake_sender(void *arg)
 	struct fake *f = arg;
 	static char buf[65536];
 	size_t left = f->send, n;
+	ssize_t got;
 
 	while (left) {
 		n = left < sizeof(buf) ? left : sizeof(buf);
 		ck_assert_int_eq(send(f->fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
 		left -= n;
 	}
+	shutdown(f->fd, SHUT_WR);
+	got = recv(f->fd, buf, sizeof(buf) - 1, 0);	/* the host's count */
+	buf[got > 0 ? got : 0] = 0;
+	f->got = strtoull(buf + (got > 4 ? 4 : 0), NULL, 10);
 	close(f->fd);
 	return NULL;
 }
@@ -194,6 +200,7 @@ START_TEST(peer_both_directions)
 
 	ck_assert_int_eq(run(&up, &opts, &r, true), 0);
 	ck_assert_uint_eq(r.g2h_bytes, 3 << 20);
+	ck_assert_uint_eq(up.got, 3 << 20);	/* "got 3145728" */
 	ck_assert(r.g2h_s > 0);
 	ck_assert_int_eq(run(&down, &opts, &r, false), 0);
 	ck_assert_uint_eq(r.h2g_bytes, 2 << 20);
