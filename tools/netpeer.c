@@ -82,6 +82,8 @@ static int parse_opt(struct netpeer_opts *o, char **argv, int *i, int argc,
 		ret = parse_secs(val, &o->send_s);
 	} else if (!strcmp(flag, "-t")) {
 		ret = parse_secs(val, &o->timeout_s);
+	} else if (!strcmp(flag, "-p")) {
+		ret = parse_secs(val, &o->pause_s);
 	} else {
 		return say(err, errlen, -EINVAL, "unknown option %s", flag);
 	}
@@ -269,6 +271,22 @@ static int read_ack(int fd, const struct netpeer_opts *o, uint64_t *got,
 	return 0;
 }
 
+/*
+ * -p: the guest's results wait (it prints them on the count) while
+ * tools/bench reads the VMM's state, the transfer over and the VMM alive.
+ */
+static void pause_before_count(const struct netpeer_opts *o)
+{
+	struct timespec t = { .tv_sec = (time_t)o->pause_s };
+
+	if (o->pause_s <= 0)
+		return;
+	fprintf(stderr, "netpeer: guest to host received\n");
+	t.tv_nsec = (long)((o->pause_s - t.tv_sec) * 1e9);
+	while (nanosleep(&t, &t) && errno == EINTR)
+		;
+}
+
 /* Guest → host, then "got N\n" so that the guest knows all arrived. */
 int netpeer_g2h(int fd, const struct netpeer_opts *o,
 		struct netpeer_result *r, char *err, size_t errlen)
@@ -281,6 +299,7 @@ int netpeer_g2h(int fd, const struct netpeer_opts *o,
 	ret = recv_stream(fd, o, r, err, errlen);
 	if (ret)
 		return ret;
+	pause_before_count(o);
 	len = snprintf(line, sizeof(line), "got %llu\n",
 		       (unsigned long long)r->g2h_bytes);
 	ret = wait_fd(fd, POLLOUT, o->timeout_s);

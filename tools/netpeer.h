@@ -15,6 +15,8 @@
  *
  * Guest → host comes last so that the guest prints its results only once
  * the host has everything (its "got N"): the bench stops the VMM on them.
+ * With -p the host says on stderr when guest → host is over and waits
+ * PAUSE_S before answering (tools/bench reads the VMM's state then).
  * Every wait is bounded by the timeout. One line on success:
  *
  *   g2h_mbits=N g2h_mib=N g2h_s=N h2g_mbits=N h2g_mib=N h2g_s=N
@@ -27,7 +29,7 @@
 #include <stdint.h>
 
 #define NETPEER_USAGE	"usage: netpeer [-m MIB] [-d SECONDS] [-t TIMEOUT_S] " \
-			"ADDR PORT"
+			"[-p PAUSE_S] ADDR PORT"
 #define NETPEER_ACK_MAX	64	/* the guest's line, bytes */
 
 struct netpeer_opts {
@@ -36,6 +38,7 @@ struct netpeer_opts {
 	uint64_t send_bytes;	/* host → guest: at most this */
 	double send_s;		/* and for at most this long */
 	double timeout_s;	/* each wait: accept, a send, a receive */
+	double pause_s;		/* before answering guest → host; 0: none */
 };
 
 struct netpeer_result {
@@ -43,7 +46,10 @@ struct netpeer_result {
 	double g2h_s, h2g_s;
 };
 
-/* argv into o (defaults 256 MiB, 10 s, 120 s); 0 or -EINVAL, err says why. */
+/*
+ * argv into o (defaults 256 MiB, 10 s, 120 s, no pause); 0 or -EINVAL,
+ * err says why.
+ */
 int netpeer_parse(struct netpeer_opts *o, int argc, char **argv, char *err,
 		  size_t errlen);
 

@@ -1,5 +1,5 @@
 /*
- * netpeer [-m MIB] [-d SECONDS] [-t TIMEOUT_S] ADDR PORT
+ * netpeer [-m MIB] [-d SECONDS] [-t TIMEOUT_S] [-p PAUSE_S] ADDR PORT
  * The host side of make bench's net part (tools/netpeer.h): two guest
  * connections, one per direction, each timed; one line of key=value on
  * stdout. stderr says when each connected (tools/bench may wait for it).

@@ -10,11 +10,13 @@
  *
  * Both are also timed here, on the guest's CLOCK_MONOTONIC (receiving:
  * first byte to end of stream; sending: first byte to the host's count),
- * with the frames and virtio interrupts the guest counted meanwhile; then
- * one line:
+ * with the frames and virtio interrupts the guest counted meanwhile (rx_:
+ * while receiving, tx_: while sending; the acks are the frames the other
+ * way); then one line:
  *
  *   EVMM-NETBENCH: tx_mbits=N tx_mib=N tx_s=N rx_mbits=N rx_mib=N rx_s=N
- *       tx_frames=N rx_frames=N irqs=N features=HEX
+ *       rx_frames=N rx_acks=N rx_irqs=N tx_frames=N tx_acks=N tx_irqs=N
+ *       features=HEX
  *   EVMM-NETBENCH: error=WHAT:REASON
  *
  * make bench reports the host's figures (the guest's clock jumps under
@@ -51,7 +53,7 @@ struct counts {
 struct result {
 	unsigned long long tx, rx;	/* bytes */
 	double tx_s, rx_s;
-	struct counts c;
+	struct counts c[3];	/* before, between and after the directions */
 };
 
 static uint8_t buf[CHUNK];
@@ -310,14 +312,24 @@ static double mbits(unsigned long long bytes, double s)
 	return s > 0 ? bytes * 8 / s / 1e6 : 0;
 }
 
-static void report(const struct result *r, const struct counts *c0)
+/*
+ * Per direction: the frames that carried the data, those the other way
+ * (TCP's acks, mostly), and the virtio interrupts.
+ */
+static void report(const struct result *r)
 {
+	const struct counts *c = r->c;
+
 	printf(TAG "tx_mbits=%.1f tx_mib=%.1f tx_s=%.2f rx_mbits=%.1f "
-	       "rx_mib=%.1f rx_s=%.2f tx_frames=%llu rx_frames=%llu irqs=%llu "
+	       "rx_mib=%.1f rx_s=%.2f rx_frames=%llu rx_acks=%llu "
+	       "rx_irqs=%llu tx_frames=%llu tx_acks=%llu tx_irqs=%llu "
 	       "features=%llx\n", mbits(r->tx, r->tx_s), r->tx / 1048576.0,
 	       r->tx_s, mbits(r->rx, r->rx_s), r->rx / 1048576.0, r->rx_s,
-	       r->c.tx_frames - c0->tx_frames, r->c.rx_frames - c0->rx_frames,
-	       r->c.irqs - c0->irqs, features());
+	       c[1].rx_frames - c[0].rx_frames,
+	       c[1].tx_frames - c[0].tx_frames, c[1].irqs - c[0].irqs,
+	       c[2].tx_frames - c[1].tx_frames,
+	       c[2].rx_frames - c[1].rx_frames, c[2].irqs - c[1].irqs,
+	       features());
 	fflush(stdout);
 }
 
@@ -325,7 +337,6 @@ int main(int argc, char **argv)
 {
 	struct netbench_opts o;
 	struct result r = { 0 };
-	struct counts c0;
 	int ret;
 
 	ret = argc > 1 ? netbench_parse(&o, argv[1]) : opts_from_cmdline(&o);
@@ -334,14 +345,15 @@ int main(int argc, char **argv)
 		return fail("usage", ret == -ENOENT ? ENOENT : EINVAL);
 	}
 	find_ifname();
-	count(&c0);
+	count(&r.c[0]);
 	ret = recv_phase(&o, &r);
 	if (ret)
 		return fail("host_to_guest", -ret);
+	count(&r.c[1]);
 	ret = send_phase(&o, &r);
 	if (ret)
 		return fail("guest_to_host", -ret);
-	count(&r.c);
-	report(&r, &c0);
+	count(&r.c[2]);
+	report(&r);
 	return 0;
 }

@@ -47,12 +47,12 @@ START_TEST(peer_parse_defaults_and_options)
 	ck_assert_str_eq(inet_ntoa(o.addr), "10.0.0.1");
 	ck_assert_int_eq(o.port, 5001);
 	ck_assert_uint_eq(o.send_bytes, 256ULL << 20);
-	ck_assert(o.send_s == 10 && o.timeout_s == 120);
+	ck_assert(o.send_s == 10 && o.timeout_s == 120 && o.pause_s == 0);
 	ck_assert_int_eq(parse(&o, (const char *[]){ "netpeer", "-m", "3",
-				     "-d", "2.5", "-t", "30", "192.168.250.1",
-				     "65535", NULL }), 0);
+				     "-d", "2.5", "-t", "30", "-p", "0.5",
+				     "192.168.250.1", "65535", NULL }), 0);
 	ck_assert_uint_eq(o.send_bytes, 3ULL << 20);
-	ck_assert(o.send_s == 2.5 && o.timeout_s == 30);
+	ck_assert(o.send_s == 2.5 && o.timeout_s == 30 && o.pause_s == 0.5);
 	ck_assert_int_eq(o.port, 65535);
 }
 END_TEST
@@ -74,6 +74,7 @@ START_TEST(peer_parse_refuses)
 		{ "netpeer", "-d", "nan", "10.0.0.1", "1", NULL },
 		{ "netpeer", "-d", "0", "10.0.0.1", "1", NULL },
 		{ "netpeer", "-t", "1e9", "10.0.0.1", "1", NULL },
+		{ "netpeer", "-p", "x", "10.0.0.1", "1", NULL },
 		{ "netpeer", "-x", "1", "10.0.0.1", "1", NULL },
 		{ "netpeer", "10.0.0.1", "1", "-t", NULL },
 		{ "netpeer", "-t", NULL },
@@ -85,7 +86,7 @@ START_TEST(peer_parse_refuses)
 		ck_assert_msg(parse(&o, bad[i]) == -EINVAL, "case %u", i);
 		ck_assert_msg(err[0], "case %u has no message", i);
 	}
-	parse(&o, bad[16]);
+	parse(&o, bad[17]);
 	ck_assert_str_eq(err, "-t needs a value");
 	parse(&o, bad[5]);
 	ck_assert_str_eq(err, "0: not a port (1-65535)");
@@ -215,6 +216,21 @@ START_TEST(peer_both_directions)
 END_TEST
 
 /* The host stops sending when its time is up, far short of its bytes. */
+/* -p: the count waits, the transfer's figures do not include it. */
+START_TEST(peer_pause_before_count)
+{
+	struct netpeer_opts o = opts;
+	struct netpeer_result r;
+	struct fake up = { .send = 1 << 20 };
+	double t0 = now_s();
+
+	o.pause_s = 0.3;
+	ck_assert_int_eq(run(&up, &o, &r, true), 0);
+	ck_assert(now_s() - t0 >= 0.3);
+	ck_assert(r.g2h_s < 0.3 && up.got == 1 << 20);
+}
+END_TEST
+
 START_TEST(peer_send_time_bound)
 {
 	struct netpeer_opts o = opts;
@@ -283,6 +299,7 @@ Suite *netpeer_suite(void)
 	tcase_add_test(tc, peer_parse_refuses);
 	tcase_add_test(tc, bench_parse_target);
 	tcase_add_test(tc, peer_both_directions);
+	tcase_add_test(tc, peer_pause_before_count);
 	tcase_add_test(tc, peer_send_time_bound);
 	tcase_add_test(tc, peer_guest_failures);
 	tcase_add_test(tc, peer_timeouts);
