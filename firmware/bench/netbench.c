@@ -12,11 +12,12 @@
  * first byte to end of stream; sending: first byte to the host's count),
  * with the frames and virtio interrupts the guest counted meanwhile (rx_:
  * while receiving, tx_: while sending; the acks are the frames the other
- * way); then one line:
+ * way; irq_in and irq_out: the receive and transmit queues' interrupts);
+ * then one line:
  *
  *   EVMM-NETBENCH: tx_mbits=N tx_mib=N tx_s=N rx_mbits=N rx_mib=N rx_s=N
- *       rx_frames=N rx_acks=N rx_irqs=N tx_frames=N tx_acks=N tx_irqs=N
- *       features=HEX
+ *       rx_frames=N rx_acks=N rx_irq_in=N rx_irq_out=N tx_frames=N
+ *       tx_acks=N tx_irq_in=N tx_irq_out=N features=HEX
  *   EVMM-NETBENCH: error=WHAT:REASON
  *
  * make bench reports the host's figures (the guest's clock jumps under
@@ -47,7 +48,8 @@
 #define IO_WAIT_S	60	/* one send or receive */
 
 struct counts {
-	unsigned long long tx_frames, rx_frames, irqs;
+	unsigned long long tx_frames, rx_frames;
+	unsigned long long irq_in, irq_out;	/* receive, transmit queue */
 };
 
 struct result {
@@ -125,8 +127,8 @@ static unsigned long long read_num(const char *fmt, const char *arg)
 	return v;
 }
 
-/* Interrupts of every virtio line, on every CPU. */
-static unsigned long long virtio_irqs(void)
+/* The interrupts of the virtio lines named with `what`, on every CPU. */
+static unsigned long long virtio_irqs(const char *what)
 {
 	unsigned long long sum = 0, v;
 	char line[512], *p, *end;
@@ -134,7 +136,7 @@ static unsigned long long virtio_irqs(void)
 
 	while (f && fgets(line, sizeof(line), f)) {
 		p = strchr(line, ':');
-		if (!p || !strstr(line, "virtio"))
+		if (!p || !strstr(line, "virtio") || !strstr(line, what))
 			continue;
 		for (p++;; p = end) {
 			v = strtoull(p, &end, 10);
@@ -154,7 +156,8 @@ static void count(struct counts *c)
 				ifname);
 	c->rx_frames = read_num("/sys/class/net/%s/statistics/rx_packets",
 				ifname);
-	c->irqs = virtio_irqs();
+	c->irq_in = virtio_irqs("-input.");
+	c->irq_out = virtio_irqs("-output.");
 }
 
 /* The driver's virtio features (sysfs: one character per bit), as hex. */
@@ -314,7 +317,8 @@ static double mbits(unsigned long long bytes, double s)
 
 /*
  * Per direction: the frames that carried the data, those the other way
- * (TCP's acks, mostly), and the virtio interrupts.
+ * (TCP's acks, mostly), and the interrupts of the receive and transmit
+ * queues.
  */
 static void report(const struct result *r)
 {
@@ -322,14 +326,15 @@ static void report(const struct result *r)
 
 	printf(TAG "tx_mbits=%.1f tx_mib=%.1f tx_s=%.2f rx_mbits=%.1f "
 	       "rx_mib=%.1f rx_s=%.2f rx_frames=%llu rx_acks=%llu "
-	       "rx_irqs=%llu tx_frames=%llu tx_acks=%llu tx_irqs=%llu "
-	       "features=%llx\n", mbits(r->tx, r->tx_s), r->tx / 1048576.0,
-	       r->tx_s, mbits(r->rx, r->rx_s), r->rx / 1048576.0, r->rx_s,
+	       "rx_irq_in=%llu rx_irq_out=%llu tx_frames=%llu tx_acks=%llu "
+	       "tx_irq_in=%llu tx_irq_out=%llu features=%llx\n",
+	       mbits(r->tx, r->tx_s), r->tx / 1048576.0, r->tx_s,
+	       mbits(r->rx, r->rx_s), r->rx / 1048576.0, r->rx_s,
 	       c[1].rx_frames - c[0].rx_frames,
-	       c[1].tx_frames - c[0].tx_frames, c[1].irqs - c[0].irqs,
-	       c[2].tx_frames - c[1].tx_frames,
-	       c[2].rx_frames - c[1].rx_frames, c[2].irqs - c[1].irqs,
-	       features());
+	       c[1].tx_frames - c[0].tx_frames, c[1].irq_in - c[0].irq_in,
+	       c[1].irq_out - c[0].irq_out, c[2].tx_frames - c[1].tx_frames,
+	       c[2].rx_frames - c[1].rx_frames, c[2].irq_in - c[1].irq_in,
+	       c[2].irq_out - c[1].irq_out, features());
 	fflush(stdout);
 }
 
