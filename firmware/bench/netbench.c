@@ -346,7 +346,8 @@ int main(int argc, char **argv)
 
 	ret = argc > 1 ? netbench_parse(&o, argv[1]) : opts_from_cmdline(&o);
 	if (ret || argc > 2) {
-		fprintf(stderr, "usage: netbench [ADDR:PORT[,MIB[,SECONDS]]]\n");
+		fprintf(stderr, "usage: netbench "
+			"[ADDR:PORT[,MIB[,SECONDS]]]\n");
 		return fail("usage", ret == -ENOENT ? ENOENT : EINVAL);
 	}
 	find_ifname();
