@@ -90,19 +90,24 @@ $(O)/guest/rootfs.img: $(GUEST_TREE) tools/mkrootfs
 
 guest: $(O)/guest/vmlinuz $(O)/guest/initramfs.cpio.gz $(O)/guest/rootfs.img
 
-# make bench's guest side of the disk part: static, as init is.
+# make bench's guest side of the disk and net parts: static, as init is.
 $(O)/firmware/diskbench: firmware/bench/diskbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+$(O)/firmware/netbench: firmware/bench/netbench.c firmware/bench/netbench_opts.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 # The test initramfs with the bench's guest tools in /bin, as a second cpio
 # (tools/mkinitramfs' EXTRA), so that the other guests stay as they are.
 BENCH_EXTRA := $(O)/guest/bench-extra
-$(O)/guest/initramfs-bench.cpio.gz: $(GUEST_TREE) tools/mkinitramfs $(O)/firmware/diskbench
+BENCH_GUEST := $(O)/firmware/diskbench $(O)/firmware/netbench
+$(O)/guest/initramfs-bench.cpio.gz: $(GUEST_TREE) tools/mkinitramfs $(BENCH_GUEST)
 	rm -rf $(BENCH_EXTRA)
 	mkdir -p $(BENCH_EXTRA)/bin
-	cp $(O)/firmware/diskbench $(BENCH_EXTRA)/bin/
-	touch -h -d @0 $(BENCH_EXTRA) $(BENCH_EXTRA)/bin $(BENCH_EXTRA)/bin/diskbench
+	cp $(BENCH_GUEST) $(BENCH_EXTRA)/bin/
+	touch -h -d @0 $(BENCH_EXTRA) $(BENCH_EXTRA)/bin $(BENCH_EXTRA)/bin/*
 	GUEST_KERNEL_DIR=$(O)/guest tools/mkinitramfs $(O)/firmware/init $@ $(BENCH_EXTRA)
 
 # --- tests --------------------------------------------------------------------
@@ -115,9 +120,10 @@ $(O)/tests/%-suites.h: $(wildcard tests/*/*.c)
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
 
-# The unit tier also tests the bench's report generator.
+# The unit tier also tests the bench's report generator and net peer.
 UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*.h tests/*.c tests/*.h) \
-	     tools/benchreport.c tools/benchreport.h
+	     tools/benchreport.c tools/benchreport.h tools/netpeer.c tools/netpeer.h \
+	     firmware/bench/netbench_opts.h
 
 $(O)/tests/unit-tests: $(UNIT_SRCS) $(O)/tests/unit-suites.h $(O)/libevmm.a
 	$(CC) $(CFLAGS) -DSUITES='"$(O)/tests/unit-suites.h"' -DTIER='"unit"' \
@@ -247,13 +253,19 @@ $(O)/tools/apistress: tools/apistress.c $(O)/libevmm.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libevmm.a $(LDLIBS)
 
+# The net part's host side: listens on the tap's host address (tools/netpeer.h).
+$(O)/tools/netpeer: tools/netpeer.c tools/netpeer_main.c tools/netpeer.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $(filter %.c,$^) -lm
+
 # The report: raw runs → bench.json, bench.md, ratios.png (gnuplot).
 $(O)/tools/benchreport: tools/benchreport.c tools/benchreport_main.c tools/benchreport.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs jansson) -lm
 
 bench: deps $(O)/evmm $(O)/evmmctl $(O)/tools/bootbench $(O)/tools/hotbench \
-	$(O)/tools/pingbench $(O)/tools/benchreport guest $(O)/guest/initramfs-bench.cpio.gz
+	$(O)/tools/pingbench $(O)/tools/netpeer $(O)/tools/benchreport guest \
+	$(O)/guest/initramfs-bench.cpio.gz
 	tools/bench
 
 clean:
