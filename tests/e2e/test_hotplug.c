@@ -189,6 +189,11 @@ START_TEST(hotplug_grow_shrink_reboot)
 		"--api-socket", sock, "resize", "--cpus", "4", "--wait=60",
 		NULL }, T_HOTPLUG + 2 * T_API, &out), 0);
 	free(out);
+	/*
+	 * --wait ends when the guest's firmware took the insert; its kernel
+	 * adds the CPU after that, on a work queue.
+	 */
+	expect_uevents("add", (int[]){ 3 }, 1);
 	expect_status("0-3", "0-2");
 	guest_send(&g, "poweroff");
 	guest_expect(&g, "EVMM-INIT: poweroff", T_CMD);
